@@ -1,0 +1,1 @@
+"""Data contracts: the seven input tables, their readers and their validation."""

@@ -1,0 +1,1 @@
+"""The ``tiering`` command line (typer). Each sub-module registers its own commands."""
