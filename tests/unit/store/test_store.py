@@ -1,0 +1,178 @@
+"""The store on SQLite (always) and PostgreSQL (when configured): migrations, publish, reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, inspect, select
+
+from tiering.store import Store, StoreError, migrate
+from tiering.store.models import Base, FirmResult, QuarantineSummary, Run
+from tiering.uscc import complete
+
+from .conftest import make_run_dir
+
+
+def usccs(n: int, start: int = 0) -> list[str]:
+    return [complete(f"91420100{start + i:09d}") for i in range(n)]
+
+
+def table_counts(store: Store) -> tuple[int, int, int]:
+    with store.engine.connect() as conn:
+        return tuple(  # type: ignore[return-value]
+            conn.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in (Run, FirmResult, QuarantineSummary)
+        )
+
+
+def test_migrations_match_models_and_upgrade_is_idempotent(store: Store) -> None:
+    assert store.is_current()
+    assert store.upgrade() == migrate.head_revision()  # second upgrade: nothing to do
+    insp = inspect(store.engine)
+    for table in Base.metadata.sorted_tables:
+        migrated = {c["name"] for c in insp.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_publish_then_read_back(store: Store, tmp_path: Path) -> None:
+    ids = usccs(5)
+    run_dir = make_run_dir(tmp_path / "runs", "r1", ids, districts=["420111"] * 3 + ["420106"] * 2)
+    result = store.publish_run(run_dir)
+    assert result.changed and result.n_firms == 5
+    latest = store.latest_run()
+    assert latest is not None and latest.run_id == "r1" and latest.n_scored == 5
+    assert latest.as_of.isoformat() == "2025-06-30" and latest.models_used
+    rec = store.firm_result(ids[3])
+    assert rec is not None
+    assert rec.district == "420106" and rec.eligible_tier == "innovative"
+    assert rec.revenue_y1 == 1003.0 and rec.employees_y1 == 3
+    assert rec.reasons == ["研发投入强度高", "有效发明专利"]
+    assert rec.probabilities == {"specialized": pytest.approx(0.3)}
+    assert rec.delist_risk is False and store.firm_result(ids[0]).delist_risk is True  # type: ignore[union-attr]
+    assert store.firm_result(complete("91420100999999999")) is None
+    crit = store.criteria_for(ids[3])
+    assert [c["criterion_id"] for c in crit] == ["SP-1", "SP-2"]  # type: ignore[union-attr]
+    assert all(c["uscc"] == ids[3] for c in crit)  # type: ignore[union-attr]
+    assert store.quarantine_summary() == [
+        {"table_name": "financials", "rule": "NEG", "n_rows": 2},
+        {"table_name": "firms", "rule": "USCC-CHECK", "n_rows": 1},
+    ]
+
+
+def test_publishing_twice_changes_nothing(store: Store, tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path / "runs", "r1", usccs(4))
+    store.publish_run(run_dir)
+    before = (table_counts(store), store.latest_run())
+    again = store.publish_run(run_dir)
+    assert not again.changed and again.n_firms == 4
+    assert (table_counts(store), store.latest_run()) == before
+
+
+def test_same_run_id_with_other_content_is_refused(store: Store, tmp_path: Path) -> None:
+    store.publish_run(make_run_dir(tmp_path / "a", "r1", usccs(3)))
+    with pytest.raises(StoreError, match="已发布且内容不同") as err:
+        store.publish_run(make_run_dir(tmp_path / "b", "r1", usccs(4)))
+    assert err.value.rule == "STORE-RUN-IMMUTABLE"
+    assert table_counts(store)[1] == 3
+
+
+def test_failed_publish_leaves_previous_run_serving(store: Store, tmp_path: Path) -> None:
+    store.publish_run(make_run_dir(tmp_path / "runs", "r1", usccs(3)))
+    bad = make_run_dir(tmp_path / "runs", "r2", usccs(3, start=100))
+    (bad / "scores.parquet").write_bytes(b"not parquet")  # fails after the run row is inserted
+    with pytest.raises(Exception):  # noqa: B017 - any read error must roll back
+        store.publish_run(bad)
+    assert store.latest_run().run_id == "r1"  # type: ignore[union-attr]
+    assert [r.run_id for r in store.runs()] == ["r1"]
+    assert table_counts(store) == (1, 3, 2)
+
+
+def test_latest_is_last_published_and_per_run_reads(store: Store, tmp_path: Path) -> None:
+    ids = usccs(3)
+    store.publish_run(make_run_dir(tmp_path / "runs", "r1", ids, held=[None, None, "innovative"]))
+    store.publish_run(make_run_dir(tmp_path / "runs", "r2", ids[:2], as_of="2026-06-30"))
+    assert [r.run_id for r in store.runs()] == ["r2", "r1"]
+    assert store.firm_result(ids[2]) is None  # not in the latest run
+    assert store.firm_result(ids[2], run="r1").held_tier == "innovative"  # type: ignore[union-attr]
+    assert store.prune(keep=1) == ["r1"]
+    assert [r.run_id for r in store.runs()] == ["r2"] and table_counts(store)[1] == 2
+
+
+def test_search_filters_scope_and_pages(store: Store, tmp_path: Path) -> None:
+    ids = usccs(7)
+    store.publish_run(
+        make_run_dir(
+            tmp_path / "runs",
+            "r1",
+            ids,
+            districts=["420111"] * 4 + ["420106"] * 3,
+            held=["innovative", None, None, None, "innovative", None, None],
+        )
+    )
+    page = store.search_firms(district="420111", page=1, page_size=3)
+    assert page.total == 4 and len(page.items) == 3
+    assert [r.uscc for r in page.items] == sorted(ids[:4])[:3]
+    assert len(store.search_firms(district="420111", page=2, page_size=3).items) == 1
+    assert store.search_firms(tier="innovative").total == 2
+    assert store.search_firms(tier="none").total == 5
+    assert store.search_firms(name="测试6").items[0].uscc == ids[6]
+    assert store.search_firms(name="%").total == 0  # wildcards are literal
+    scoped = store.search_firms(districts=["420106"])
+    assert {r.district for r in scoped.items} == {"420106"} and scoped.total == 3
+    assert store.search_firms(district="420111", districts=["420106"]).total == 0
+    assert store.search_firms(eligible_tier="innovative").total == 7
+
+
+def test_principals_are_hashed_scoped_and_revocable(store: Store) -> None:
+    p, key = store.create_principal("district", ["420111", "420106"], label="洪山区经信局")
+    assert key.startswith("tk_") and len(key) > 40
+    assert p.role == "district" and p.districts == ("420111", "420106") and p.active
+    with store.engine.connect() as conn:
+        stored = conn.exec_driver_sql("SELECT key_hash FROM api_principals").scalar_one()
+    assert key not in stored and stored == store.hash_key(key)
+    assert store.get_principal_by_hash(store.hash_key(key)).id == p.id  # type: ignore[union-attr]
+    assert store.get_principal_by_key(key + "x") is None
+    b, _ = store.create_principal("bureau", label="市经信局")
+    assert [x.id for x in store.list_principals()] == [p.id, b.id]
+    assert store.revoke(p.id) and not store.revoke(p.id)
+    assert store.get_principal_by_key(key) is None
+    assert store.get_principal_by_hash(store.hash_key(key)).active is False  # type: ignore[union-attr]
+    assert [x.id for x in store.list_principals(include_revoked=False)] == [b.id]
+
+
+@pytest.mark.parametrize(
+    ("role", "districts", "message"),
+    [
+        ("admin", [], "未知角色"),
+        ("station", [], "至少需要一个区划代码"),
+        ("bureau", ["420111"], "覆盖全市"),
+        ("district", ["110101"], "110101 不是武汉市辖区"),
+    ],
+)
+def test_invalid_principals_are_refused(
+    store: Store, role: str, districts: list[str], message: str
+) -> None:
+    with pytest.raises(StoreError, match=message):
+        store.create_principal(role, districts, label="x")
+
+
+def test_audit_log_tail(store: Store) -> None:
+    p, _ = store.create_principal("bureau", label="市局")
+    store.add_audit(p.id, "GET /v1/firms/{uscc}", ["A1"])
+    store.add_audit_many([(p.id, "GET /v1/candidates", ["B1", "B2"], None), (None, "x", [], None)])
+    tail = store.tail_audit(2)
+    assert [e.endpoint for e in tail] == ["x", "GET /v1/candidates"]
+    assert tail[1].firms == ("B1", "B2") and tail[1].n_firms == 2
+    assert tail[1].at.tzinfo is not None
+    assert [e.firms for e in store.tail_audit(10, principal_id=p.id)] == [("B1", "B2"), ("A1",)]
+
+
+def test_manifest_is_kept_verbatim(store: Store, tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path / "runs", "r1", usccs(2))
+    store.publish_run(run_dir)
+    info = store.get_run("r1")
+    assert info is not None
+    assert info.manifest == json.loads((run_dir / "manifest.json").read_text())
+    assert Path(info.run_dir) == run_dir.resolve()

@@ -1,0 +1,212 @@
+"""Publishing a finished run folder into the store, idempotently and in one transaction.
+
+Why one transaction: the API reads "the latest published run"; the run row, its ~1 M firm rows and
+its quarantine summary become visible together or not at all, so a crash while publishing leaves
+the previous run serving. Why idempotent: a retry after a lost connection, or an operator
+publishing the same folder twice, must change nothing — the manifest's SHA-256 identifies the run;
+the same run id with a *different* manifest is refused (run folders are immutable).
+
+Why driver-level bulk loads: SQLAlchemy's ORM would spend minutes on a million objects; the
+batch's budget is seconds. SQLite gets ``executemany`` over plain tuples in chunks, PostgreSQL a
+``COPY … FROM STDIN`` stream of CSV written by polars.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from sqlalchemy import Connection, func, insert, select
+
+from tiering.errors import TieringError
+from tiering.store.models import FirmResult, QuarantineSummary, Run
+
+__all__ = [
+    "FIRM_COLUMNS",
+    "PublishResult",
+    "StoreError",
+    "firm_rows",
+    "publish_run",
+    "quarantine_rows",
+]
+
+FIRM_COLUMNS: tuple[str, ...] = tuple(c.name for c in FirmResult.__table__.columns)
+_JSON_COLUMNS = ("verdicts", "probabilities", "learned_flags", "gaps", "reasons")
+_CHUNK = 50_000
+
+
+class StoreError(TieringError):
+    """The store refused an operation (e.g. a run id reused with a different manifest)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PublishResult:
+    """What ``publish_run`` did: the run id, whether anything changed, rows written."""
+
+    run_id: str
+    changed: bool
+    n_firms: int
+
+
+def _json_text(expr: pl.Expr) -> pl.Expr:
+    """Any polars value (list, struct, scalar) as JSON text, vectorised; null stays null."""
+    wrapped = pl.struct(expr.alias("v")).struct.json_encode()
+    text = wrapped.str.strip_prefix('{"v":').str.strip_suffix("}")
+    return pl.when(expr.is_null()).then(None).otherwise(text)
+
+
+def firm_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """The ``firm_results`` rows of a run, from its ``scores.parquet`` frame.
+
+    Columns the store has but the scores lack become null; ``p_*`` columns are folded into the
+    ``probabilities`` JSON and ``*_learned`` columns into ``learned_flags`` unless the scores
+    already carry those columns.
+    """
+    exprs: list[pl.Expr] = []
+    p_cols = [c for c in scores.columns if c.startswith("p_") and c != "p_next_tier"]
+    learned = [c for c in scores.columns if c.endswith("_learned")]
+    derived: dict[str, pl.Expr] = {}
+    if p_cols:
+        derived["probabilities"] = pl.struct([pl.col(c).alias(c[2:]) for c in p_cols])
+    if learned:
+        derived["learned_flags"] = pl.struct(
+            [pl.col(c).alias(c.removesuffix("_learned")) for c in learned]
+        )
+    table = FirmResult.__table__
+    for name in FIRM_COLUMNS:
+        if name == "run_id":
+            exprs.append(pl.lit(run_id, pl.String).alias(name))
+            continue
+        if name in scores.columns:
+            expr = pl.col(name)
+        elif name in derived:
+            expr = derived[name]
+        else:
+            exprs.append(pl.lit(None, dtype=_polars_type(table.c[name].type)).alias(name))
+            continue
+        if name in _JSON_COLUMNS and scores.schema.get(name, pl.Null) != pl.String:
+            expr = _json_text(expr)
+        exprs.append(expr.cast(_polars_type(table.c[name].type)).alias(name))
+    return scores.select(exprs)
+
+
+def _polars_type(sa_type: Any) -> pl.DataType:
+    py = sa_type.python_type
+    return {str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean()}.get(
+        py, pl.String()
+    )
+
+
+def quarantine_rows(quarantine: pl.DataFrame | None, run_id: str) -> list[dict[str, Any]]:
+    """Quarantined rows counted by (table, rule) — the summary kept in the store."""
+    if quarantine is None or quarantine.height == 0:
+        return []
+    table_col = next((c for c in ("table", "table_name") if c in quarantine.columns), None)
+    rule_col = next(
+        (c for c in ("rule", "rule_id", "reason", "kind") if c in quarantine.columns), None
+    )
+    q = quarantine.select(
+        (pl.col(table_col) if table_col else pl.lit("?")).cast(pl.String).alias("table_name"),
+        (pl.col(rule_col) if rule_col else pl.lit("?")).cast(pl.String).alias("rule"),
+    )
+    counts = q.group_by("table_name", "rule").len("n_rows").sort("table_name", "rule")
+    return [{"run_id": run_id, **r} for r in counts.iter_rows(named=True)]
+
+
+def _chunks(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
+    for start in range(0, frame.height, _CHUNK):
+        yield frame.slice(start, _CHUNK).rows()
+
+
+def _bulk_insert_firms(conn: Connection, frame: pl.DataFrame) -> None:
+    raw = conn.connection.driver_connection
+    cols = ", ".join(frame.columns)
+    if conn.dialect.name == "postgresql":
+        buf = io.BytesIO()
+        frame.write_csv(buf, include_header=False, null_value="\\N", quote_style="necessary")
+        with (
+            raw.cursor() as cur,
+            cur.copy(  # type: ignore[union-attr]
+                f"COPY firm_results ({cols}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            ) as copy,
+        ):
+            view = buf.getbuffer()
+            for start in range(0, len(view), 1 << 22):
+                copy.write(view[start : start + (1 << 22)])
+        return
+    if conn.dialect.name == "sqlite":
+        marks = ", ".join("?" for _ in frame.columns)
+        cur = raw.cursor()  # type: ignore[union-attr]
+        try:
+            for rows in _chunks(frame):
+                cur.executemany(f"INSERT INTO firm_results ({cols}) VALUES ({marks})", rows)
+        finally:
+            cur.close()
+        return
+    for rows in _chunks(frame):  # any other dialect: portable core executemany
+        conn.execute(insert(FirmResult), [dict(zip(frame.columns, r, strict=True)) for r in rows])
+
+
+def _manifest(run_dir: Path) -> tuple[dict[str, Any], str]:
+    path = run_dir / "manifest.json"
+    if not path.is_file():
+        raise StoreError(f"没有 manifest.json，不是完整的运行目录：{run_dir}", field="run_dir")
+    data = path.read_bytes()
+    return json.loads(data), hashlib.sha256(data).hexdigest()
+
+
+def publish_run(conn: Connection, run_dir: Path | str) -> PublishResult:
+    """Publish ``run_dir`` on ``conn`` (the caller owns the transaction).
+
+    Publishing the same folder again is a no-op (``changed=False``); a different folder claiming
+    the same run id raises ``StoreError``.
+    """
+    run_dir = Path(run_dir).resolve()
+    manifest, sha = _manifest(run_dir)
+    run_id = str(manifest["run_id"])
+    existing = conn.execute(select(Run.manifest_sha256).where(Run.run_id == run_id)).scalar()
+    if existing is not None:
+        if existing != sha:
+            raise StoreError(
+                f"运行 {run_id} 已发布且内容不同；运行目录不可修改，请重新运行生成新的运行编号",
+                field="run_id",
+                value=run_id,
+                rule="STORE-RUN-IMMUTABLE",
+            )
+        count = conn.execute(select(func.count()).where(FirmResult.run_id == run_id)).scalar_one()
+        return PublishResult(run_id, False, int(count))
+
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    qpath = run_dir / "quarantine.parquet"
+    quarantine = pl.read_parquet(qpath) if qpath.is_file() else None
+    counts = manifest.get("counts", {})
+    seq = conn.execute(select(func.coalesce(func.max(Run.seq), 0))).scalar_one() + 1
+    conn.execute(
+        insert(Run).values(
+            run_id=run_id,
+            seq=seq,
+            as_of=dt.date.fromisoformat(manifest["as_of"]),
+            created_at=dt.datetime.fromisoformat(manifest["created_at"]),
+            published_at=dt.datetime.now(dt.UTC),
+            run_dir=str(run_dir),
+            manifest_sha256=sha,
+            manifest_json=json.dumps(manifest, ensure_ascii=False),
+            n_firms_in=int(counts.get("firms_in", scores.height)),
+            n_quarantined=int(counts.get("firms_quarantined", 0)),
+            n_scored=int(counts.get("scored", scores.height)),
+            models_used=bool(manifest.get("models", {}).get("used", False)),
+            packs=json.dumps(sorted(manifest.get("packs", {})), ensure_ascii=False),
+        )
+    )
+    _bulk_insert_firms(conn, firm_rows(scores, run_id))
+    qrows = quarantine_rows(quarantine, run_id)
+    if qrows:
+        conn.execute(insert(QuarantineSummary), qrows)
+    return PublishResult(run_id, True, scores.height)
