@@ -1,56 +1,68 @@
-"""Per-firm criteria served from the run folder: a memory-mapped Arrow file sliced by offset.
+"""Per-firm criteria served from the run folder: ``criteria.parquet`` read one row group at a time.
 
 Why not SQL: a run has one row per firm × pack × criterion (≈60 per firm, ≈60 M rows at 1 M
 firms). Copying that into SQLite or PostgreSQL on every publish would dominate the batch's time
 budget and the database's size, while the API only ever needs one firm's rows at a time. The batch
-therefore writes ``criteria.arrow`` (uncompressed Arrow IPC, sorted by uscc) into the immutable run
-folder and records each firm's ``criteria_offset`` / ``criteria_count`` in ``firm_results``; a
-look-up is a zero-copy slice of a memory-mapped file (microseconds, no parsing), and every
-criterion of every run that is still on disk stays available.
+therefore writes ``criteria.parquet`` sorted by uscc in small row groups (``ROW_GROUP_ROWS``) and
+records each firm's ``criteria_offset`` / ``criteria_count`` in ``firm_results``. A look-up finds
+the row group(s) holding that range from the file's footer (parsed once, cached) and decompresses
+only those — about a millisecond — and every criterion of every run still on disk stays available.
 """
 
 from __future__ import annotations
 
+import bisect
 import functools
 import threading
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
 
-__all__ = ["CRITERIA_FILE", "CriteriaIndex", "open_index"]
+__all__ = ["CRITERIA_FILE", "ROW_GROUP_ROWS", "CriteriaIndex", "open_index"]
 
-CRITERIA_FILE = "criteria.arrow"
+CRITERIA_FILE = "criteria.parquet"
+ROW_GROUP_ROWS = 16_384
 
 
 class CriteriaIndex:
-    """Read-only view of one run's ``criteria.arrow``.
+    """Random access by row range into one run's ``criteria.parquet``.
 
     >>> import polars as pl, tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
-    >>> pl.DataFrame({"uscc": ["A", "A", "B"], "criterion_id": ["x", "y", "x"]}).write_ipc(
-    ...     d / CRITERIA_FILE, compression="uncompressed")
-    >>> CriteriaIndex(d / CRITERIA_FILE).slice(2, 1)
-    [{'uscc': 'B', 'criterion_id': 'x'}]
+    >>> pl.DataFrame({"uscc": ["A", "A", "B"], "criterion_id": ["x", "y", "x"]}).write_parquet(
+    ...     d / CRITERIA_FILE, row_group_size=2)
+    >>> CriteriaIndex(d / CRITERIA_FILE).slice(1, 2)
+    [{'uscc': 'A', 'criterion_id': 'y'}, {'uscc': 'B', 'criterion_id': 'x'}]
     """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._source = pa.memory_map(str(self.path), "r")
-        self._table: pa.Table = ipc.open_file(self._source).read_all()
+        self._file = pq.ParquetFile(str(self.path))
+        meta = self._file.metadata
+        self._starts = [0]
+        for i in range(meta.num_row_groups):
+            self._starts.append(self._starts[-1] + meta.row_group(i).num_rows)
+        self._lock = threading.Lock()  # a ParquetFile is not safe for concurrent reads
 
     @property
     def num_rows(self) -> int:
-        return self._table.num_rows
+        return self._starts[-1]
 
     def slice(self, offset: int, count: int) -> list[dict[str, Any]]:
         """Rows ``offset … offset+count-1`` as dicts (what ``firm_results`` points at)."""
-        if offset < 0 or count < 0 or offset + count > self._table.num_rows:
+        if offset < 0 or count < 0 or offset + count > self.num_rows:
             raise IndexError(
-                f"criteria slice {offset}+{count} outside {self.path} ({self._table.num_rows} rows)"
+                f"criteria rows {offset}+{count} outside {self.path} ({self.num_rows} rows)"
             )
-        return self._table.slice(offset, count).to_pylist()
+        if count == 0:
+            return []
+        first = bisect.bisect_right(self._starts, offset) - 1
+        last = bisect.bisect_right(self._starts, offset + count - 1) - 1
+        with self._lock:
+            table: pa.Table = self._file.read_row_groups(list(range(first, last + 1)))
+        return table.slice(offset - self._starts[first], count).to_pylist()
 
 
 _lock = threading.Lock()

@@ -4,9 +4,9 @@ Why these tables and not more: the API answers "where is this firm on the ladder
 lack, how likely is the next rung" from one row of ``firm_results`` (the JSON columns carry the
 per-pack verdicts, the gaps to the next tier in plain Chinese, probabilities and reasons), so a
 look-up is a primary-key read. The per-criterion rows (~60 per firm, ~60 M at 1 M firms) are *not*
-copied into SQL: they stay in the immutable run folder as ``criteria.arrow`` (uncompressed Arrow
-IPC sorted by uscc, memory-mapped) and ``firm_results`` records each firm's ``criteria_offset`` and
-``criteria_count`` into it, so ``criteria_for(uscc)`` is an O(1) slice. That keeps publishing a
+copied into SQL: they stay in the immutable run folder as ``criteria.parquet`` (sorted by uscc, in
+small row groups) and ``firm_results`` records each firm's ``criteria_offset`` and
+``criteria_count`` into it, so ``criteria_for(uscc)`` decompresses one row group. That keeps publishing a
 1 M-firm run within seconds and the database small, while every criterion of every published
 run stays available for look-ups (see ``tiering/store/criteria_index.py``).
 

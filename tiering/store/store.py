@@ -188,7 +188,7 @@ class Store:
         """Every criterion row of one firm in ``run`` (default latest), from the run folder.
 
         ``None`` when the firm is not in the run; ``FileNotFoundError`` when the run folder's
-        ``criteria.arrow`` is gone (runs whose folders were deleted keep their firm rows only).
+        ``criteria.parquet`` is gone (runs whose folders were deleted keep their firm rows only).
         """
         record = self.firm_result(uscc, run)
         if record is None:

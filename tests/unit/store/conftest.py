@@ -72,7 +72,7 @@ def make_run_dir(
             "gap_text": [None, "研发费用占比差 0.4 个百分点"] * n,
         }
     ).sort("uscc", maintain_order=True)
-    criteria.write_ipc(run_dir / "criteria.arrow", compression="uncompressed")
+    criteria.write_parquet(run_dir / "criteria.parquet", row_group_size=3)
     scores = pl.DataFrame(
         {
             "uscc": usccs,
