@@ -1,0 +1,124 @@
+"""The what-if request body: one assessment-frame row, generated from ``tiering.frame``.
+
+Why generated: ``FRAME_COLUMNS`` is the one list of the §11 columns (name, dtype, unit, Chinese
+label); writing them out again here would drift. Each column becomes an optional field (null =
+unknown, as in the batch), typed from its polars dtype and constrained from its unit — enumerated
+codes become literals, counts and money are non-negative (net profit may be negative), ratios lie
+in [0, 1], ``digital_level`` in 0–4 — with the Chinese label as its description. Unknown fields
+are refused (``extra="forbid"``) so a typo cannot silently become "unknown". The USCC, district
+and industry are checked against the shipped code tables and a failure names the field and the
+rule (``USCC-CHECK``, ``CODE-DISTRICT``, ``CODE-INDUSTRY``).
+
+>>> m = FrameRow.model_validate({"uscc": "91420100177855421C", "revenue_y1": 1200.5})
+>>> m.revenue_y1, m.rd_expense_y1
+(1200.5, None)
+>>> try:
+...     FrameRow.model_validate({"uscc": "91420100177855421D"})
+... except Exception as e:
+...     print(e.errors()[0]["type"], e.errors()[0]["loc"])
+USCC-CHECK ('uscc',)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic_core import PydanticCustomError
+
+from tiering.codes import WUHAN_DISTRICTS, validate_industry
+from tiering.errors import TieringError
+from tiering.frame import FRAME_COLUMNS, Column
+from tiering.uscc import validate
+
+__all__ = ["FrameRow", "frame_from_rows"]
+
+_COUNT_UNITS = {"项", "人", "名"}
+
+
+def _check_uscc(value: str) -> str:
+    try:
+        return validate(value)
+    except TieringError as e:
+        raise PydanticCustomError(e.rule or "USCC", e.message) from None
+
+
+def _check_district(value: str | None) -> str | None:
+    if value is not None and value not in WUHAN_DISTRICTS:
+        raise PydanticCustomError(
+            "CODE-DISTRICT", "行政区划代码“{v}”不是武汉市13个区之一（420102–420117）", {"v": value}
+        )
+    return value
+
+
+def _check_industry(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return validate_industry(value)
+    except TieringError as e:
+        raise PydanticCustomError(e.rule or "CODE-INDUSTRY", e.message) from None
+
+
+def _field(col: Column) -> tuple[Any, Any]:
+    desc = col.label + (f"（{col.unit}）" if col.unit else "")
+    if col.name == "uscc":
+        return Annotated[str, AfterValidator(_check_uscc)], Field(
+            description=desc + "；18位，含GB 32100校验码", min_length=1, max_length=40
+        )
+    if col.name == "district":
+        return Annotated[str | None, AfterValidator(_check_district)], Field(None, description=desc)
+    if col.name == "industry":
+        return Annotated[str | None, AfterValidator(_check_industry)], Field(None, description=desc)
+    dtype, unit = col.dtype, col.unit
+    kw: dict[str, Any] = {"description": desc}
+    if dtype == pl.String:
+        if "/" in unit:
+            return Literal[tuple(unit.split("/"))] | None, Field(None, **kw)  # type: ignore[misc]
+        return str | None, Field(None, max_length=200, **kw)
+    if dtype == pl.Boolean:
+        return bool | None, Field(None, **kw)
+    if dtype == pl.Date:
+        return dt.date | None, Field(None, **kw)
+    if dtype == pl.Int64:
+        if unit == "0–4":
+            kw.update(ge=0, le=4)
+        elif unit == "年":
+            kw.update(ge=1900, le=2100)
+        elif unit in _COUNT_UNITS:
+            kw.update(ge=1 if unit == "名" else 0, le=10_000_000)
+        return int | None, Field(None, **kw)
+    if dtype == pl.Float64:
+        kw["allow_inf_nan"] = False
+        if unit == "比例":
+            kw.update(ge=0, le=1)
+        elif col.name == "local_feature_points":
+            kw.update(ge=0, le=15)
+        elif unit == "分":
+            kw.update(ge=0, le=100)
+        elif unit == "年":
+            kw.update(ge=0, le=200)
+        elif unit == "万元":
+            kw.update(le=1e9) if col.name.startswith("net_profit") else kw.update(ge=0, le=1e9)
+        return float | None, Field(None, **kw)
+    raise TypeError(f"no request type for {col.name}: {dtype}")  # pragma: no cover - contract
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+FrameRow: type[BaseModel] = create_model(  # type: ignore[call-overload]
+    "FrameRow",
+    __base__=_Base,
+    __doc__="评估数据一行（§11 评估框架）：缺失或 null 表示未知，金额单位万元，比例以小数表示。",
+    **{c.name: _field(c) for c in FRAME_COLUMNS},
+)
+
+
+def frame_from_rows(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    """Validated rows → an assessment frame with the contract's dtypes and column order."""
+    schema = {c.name: c.dtype for c in FRAME_COLUMNS}
+    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)

@@ -1,0 +1,255 @@
+"""Turn a stored (or freshly assessed) firm result into the response model of a role.
+
+Why a module: the look-up and the what-if must give the *same* shape for the same firm (batch /
+online parity), and the rule "station sees relative gaps only" must live in exactly one place.
+Input is plain Python: the firm's result row as a dict (JSON columns already parsed) and its
+criterion rows as dicts, so this module knows nothing about SQL, Arrow or polars.
+
+Relative gaps: a ratio criterion's gap becomes percentage points, a count (项/年/名/分/级) stays a
+count; a money (万元) or head-count gap — or a gap of unknown unit — is withheld from ``station``
+(fail safe: a unit we do not recognise is treated as confidential).
+
+>>> relative_gap(0.004, "比例")
+(0.4, '个百分点')
+>>> relative_gap(2, "项")
+(2.0, '项')
+>>> relative_gap(120.0, "万元")
+(None, None)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from api.schemas import (
+    CriterionConfidential,
+    CriterionPublic,
+    FirmConfidential,
+    FirmPublic,
+    Flags,
+    GapConfidential,
+    GapPublic,
+    KeyFigures,
+    ReasonConfidential,
+    ReasonPublic,
+    RunRef,
+    TierVerdict,
+)
+
+__all__ = ["RATIO_UNITS", "RELATIVE_UNITS", "build_firm", "parse_json", "relative_gap"]
+
+RATIO_UNITS = frozenset({"比例", "ratio", "fraction", "%", "share", "百分比"})
+# Counts and other non-monetary units a station may see as they are.
+RELATIVE_UNITS = {"项": "项", "年": "年", "名": "名", "分": "分", "级": "级", "个": "个"}
+FLAG_COLUMNS = ("upsize_candidate", "hidden_four_above", "delist_risk", "review_risk", "revocation")
+FIGURE_COLUMNS = tuple(KeyFigures.model_fields)
+
+
+def parse_json(value: Any, default: Any) -> Any:
+    """JSON text from the store → Python; already-parsed values pass through."""
+    if value is None:
+        return default
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return default
+    return value
+
+
+def _num(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _scalar(value: Any) -> float | str | bool | None:
+    if value is None or isinstance(value, bool | str):
+        return value
+    return _num(value)
+
+
+def relative_gap(gap: Any, unit: str | None) -> tuple[float | None, str | None]:
+    """The station-safe form of a gap: (percentage points | count, unit) or (None, None)."""
+    g = _num(gap)
+    if g is None or unit is None:
+        return None, None
+    unit = unit.strip()
+    if unit in RATIO_UNITS:
+        return round(g * 100, 4), "个百分点"
+    if unit in RELATIVE_UNITS:
+        return g, RELATIVE_UNITS[unit]
+    return None, None
+
+
+def _verdicts(raw: Any) -> list[TierVerdict]:
+    data = parse_json(raw, {})
+    if isinstance(data, Mapping):
+        rows = [
+            {"pack": k, **(v if isinstance(v, Mapping) else {"verdict": v})}
+            for k, v in data.items()
+        ]
+    elif isinstance(data, list):
+        rows = [r for r in data if isinstance(r, Mapping) and "pack" in r]
+    else:
+        rows = []
+    out = []
+    for r in rows:
+        out.append(
+            TierVerdict(
+                pack=str(r["pack"]),
+                tier=r.get("tier"),
+                verdict=r.get("verdict"),
+                score=_num(r.get("score")),
+                score_min=_num(r.get("score_min")),
+                score_max=_num(r.get("score_max")),
+                pass_mark=_num(r.get("pass_mark")),
+            )
+        )
+    return out
+
+
+def _criterion(row: Mapping[str, Any], confidential: bool) -> CriterionPublic:
+    unit = row.get("unit")
+    rel, rel_unit = relative_gap(row.get("gap"), unit)
+    common = {
+        "pack": str(row.get("pack", "")),
+        "criterion_id": str(row.get("criterion_id", "")),
+        "label": row.get("label"),
+        "status": str(row.get("status", "unknown")),
+        "points": _num(row.get("points")),
+        "max_points": _num(row.get("max_points")),
+        "gap_relative": rel,
+        "gap_unit": rel_unit,
+    }
+    if not confidential:
+        return CriterionPublic(**common)
+    return CriterionConfidential(
+        **common,
+        value=_scalar(row.get("value")),
+        threshold=_scalar(row.get("threshold")),
+        gap=_num(row.get("gap")),
+        unit=unit,
+        gap_text=row.get("gap_text"),
+    )
+
+
+def _gaps(
+    raw: Any, criteria: Mapping[str, Mapping[str, Any]], confidential: bool
+) -> list[GapPublic]:
+    out: list[GapPublic] = []
+    for g in parse_json(raw, []) or []:
+        if not isinstance(g, Mapping) or not g.get("criterion_id"):
+            continue
+        cid = str(g["criterion_id"])
+        crit = criteria.get(cid, {})
+        rel, rel_unit = relative_gap(g.get("gap", crit.get("gap")), g.get("unit", crit.get("unit")))
+        common = {
+            "criterion_id": cid,
+            "label": g.get("label", crit.get("label")),
+            "status": str(g.get("status", crit.get("status", "unknown"))),
+            "gap_relative": rel,
+            "gap_unit": rel_unit,
+        }
+        out.append(
+            GapConfidential(**common, text=g.get("text")) if confidential else GapPublic(**common)
+        )
+    return out
+
+
+def _reasons(raw: Any, confidential: bool) -> list[ReasonPublic]:
+    out: list[ReasonPublic] = []
+    for r in parse_json(raw, []) or []:
+        if isinstance(r, str):
+            if confidential:
+                out.append(ReasonConfidential(text=r))
+            continue
+        if not isinstance(r, Mapping):
+            continue
+        common = {
+            k: (None if r.get(k) is None else str(r.get(k))) for k in ReasonPublic.model_fields
+        }
+        if confidential:
+            out.append(
+                ReasonConfidential(
+                    **common,
+                    value=_scalar(r.get("value")),
+                    contribution=_num(r.get("contribution")),
+                    text=r.get("text"),
+                )
+            )
+        else:
+            out.append(ReasonPublic(**common))
+    return out
+
+
+def build_firm(
+    row: Mapping[str, Any],
+    criteria: Iterable[Mapping[str, Any]],
+    *,
+    confidential: bool,
+    run: RunRef | None,
+) -> FirmPublic | FirmConfidential:
+    """The response model of one firm for a confidential (bureau/district) or public view."""
+    crit_rows = list(criteria)
+    crit_models = [_criterion(c, confidential) for c in crit_rows]
+    by_id: dict[str, Mapping[str, Any]] = {}
+    next_tier = row.get("next_tier")
+    for c in crit_rows:  # prefer the next tier's pack when a criterion id repeats
+        cid = str(c.get("criterion_id", ""))
+        if cid not in by_id or (next_tier and str(c.get("pack", "")).startswith(str(next_tier))):
+            by_id[cid] = c
+    learned = parse_json(row.get("learned_flags"), {}) or {}
+    probs = parse_json(row.get("probabilities"), {}) or {}
+    base: dict[str, Any] = {
+        k: row.get(k)
+        for k in (
+            "uscc",
+            "name",
+            "district",
+            "district_name",
+            "industry",
+            "industry_name",
+            "held_tier",
+            "eligible_tier",
+            "next_tier",
+            "section",
+            "size_class",
+            "four_above_group",
+            "in_four_above",
+            "meets_four_above",
+        )
+    }
+    base["p_next_tier"] = _num(row.get("p_next_tier"))
+    base["flags"] = Flags(
+        **{k: row.get(k) for k in FLAG_COLUMNS},
+        learned={str(k): (None if v is None else bool(v)) for k, v in learned.items()},
+    )
+    base["probabilities"] = {str(k): _num(v) for k, v in probs.items()}
+    base["verdicts"] = _verdicts(row.get("verdicts"))
+    base["run"] = run
+    if not confidential:
+        return FirmPublic(
+            **base,
+            criteria=crit_models,
+            gaps=_gaps(row.get("gaps"), by_id, False),
+            reasons=_reasons(row.get("reasons"), False),
+        )
+    figures = KeyFigures(
+        **{k: (None if row.get(k) is None else row.get(k)) for k in FIGURE_COLUMNS}
+    )
+    return FirmConfidential(
+        **base,
+        figures=figures,
+        criteria=crit_models,
+        gaps=_gaps(row.get("gaps"), by_id, True),
+        gaps_text=row.get("gaps_text"),
+        reasons=_reasons(row.get("reasons"), True),
+    )
