@@ -1,0 +1,232 @@
+"""One batch run: read → validate → features → rules → models → an immutable run folder → store.
+
+Why this shape: the bureau's yearly list must be reproducible (same inputs → same scores, input
+hashes and rule/model versions in the manifest), complete (counts reconcile, asserted before the
+folder becomes visible) and safe (a failure anywhere leaves the last published run serving —
+see ``runfolder.building``). The store is written last and in one transaction.
+
+Run folder ``RUNS/<run_id>/``: ``scores.parquet`` (one row per firm), ``criteria.parquet`` (one
+row per firm × pack × criterion, sorted by uscc, small row groups for look-ups), ``tiers.parquet``,
+``quarantine.parquet``, ``validation.json``, ``candidates/<target>.xlsx`` (top
+``candidates_top`` per list) and ``manifest.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from rich.console import Console
+
+from tiering.batch.candidates import TARGETS, select_candidates
+from tiering.batch.export import export_candidates
+from tiering.batch.manifest import Manifest, file_sha256
+from tiering.batch.runfolder import building, complete_runs, make_run_id
+from tiering.batch.scores import build_scores
+from tiering.batch.stages import ModelOutput, Stages, input_files, pack_versions
+from tiering.batch.summary import StageProgress
+from tiering.errors import TieringError
+from tiering.store.criteria_index import ROW_GROUP_ROWS
+
+__all__ = ["BatchError", "RunResult", "run_batch"]
+
+STAGES = ("读取", "校验", "特征", "规则", "模型", "汇总", "写出", "发布")
+
+
+class BatchError(TieringError):
+    """The run cannot go on (unusable inputs, no firms, …); nothing was published."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where the run went, what it recorded and whether the store changed."""
+
+    run_id: str
+    run_dir: Path
+    manifest: dict[str, Any]
+    scores: pl.DataFrame
+    published: bool
+    publish_seconds: float | None = None
+
+
+def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+
+
+def _previous_profile(runs_dir: Path) -> Any:
+    """The last complete run's validation profile, for the contracts' batch-to-batch checks."""
+    runs = complete_runs(runs_dir)
+    if not runs or not (runs[-1] / "validation.json").is_file():
+        return None
+    return json.loads((runs[-1] / "validation.json").read_text()).get("profile")
+
+
+def run_batch(
+    data_dir: Path | str,
+    as_of: dt.date,
+    runs_dir: Path | str,
+    *,
+    use_models: bool = True,
+    store: Any | None = None,
+    gx: str = "sample",
+    candidates_top: int = 2000,
+    stages: Stages | None = None,
+    console: Console | None = None,
+    progress: bool = True,
+    now: dt.datetime | None = None,
+) -> RunResult:
+    """Score every firm in ``data_dir`` as of ``as_of`` into ``runs_dir`` and publish to ``store``.
+
+    ``store=None`` writes the run folder only. ``use_models=False`` runs the rules only.
+    """
+    stages = stages or Stages()
+    data_dir, runs_dir = Path(data_dir), Path(runs_dir)
+    created = (now or dt.datetime.now(dt.UTC)).replace(microsecond=0)
+    say = console or Console(stderr=True, quiet=not progress)
+    files = input_files(data_dir)
+    if "firms" not in files:
+        raise BatchError(f"{data_dir} 中没有企业基本信息表（firms.parquet/csv/xlsx）", field="data")
+
+    hashes = {name: file_sha256(path) for name, path in sorted(files.items())}
+    fingerprint = hashlib.sha256(
+        json.dumps({"as_of": as_of.isoformat(), "inputs": hashes}, sort_keys=True).encode()
+    ).hexdigest()
+    run_id = make_run_id(as_of, fingerprint, created)
+    m = Manifest(run_id, as_of, created)
+    m.tool = {"package": "wuhan-tiering", "version": _version(), "inputs_fingerprint": fingerprint}
+
+    with StageProgress(list(STAGES), say, enabled=progress) as bar:
+        with bar.step("读取输入"), m.stage("read"):
+            tables = stages.read(files)
+            for name, path in files.items():
+                m.add_input(name, path, tables[name].height)
+        with bar.step("数据校验"), m.stage("validate"):
+            result = stages.validate(tables, as_of, gx, _previous_profile(runs_dir))
+            if result.fatal:
+                raise BatchError(f"输入数据不可用：{result.reason}", rule="CONTRACT-FATAL")
+            for name, c in result.counts.items():
+                m.count_table(name, c["rows_in"], c["rows_valid"], c["rows_quarantined"])
+            valid = result.tables
+            quarantine: pl.DataFrame = result.quarantine
+        with bar.step("计算评估指标"), m.stage("features"):
+            frame = _collect(stages.features(valid, as_of))
+            if frame["uscc"].n_unique() != frame.height:
+                raise BatchError("评估数据中企业重复（uscc 不唯一）", field="uscc")
+        with bar.step("规则判定"), m.stage("rules"):
+            assessment = stages.rules(frame, as_of)
+            criteria = _collect(assessment.criteria)
+            tiers = _collect(assessment.tiers)
+            firms = _collect(assessment.firms)
+            m.packs = pack_versions(tiers["pack"].unique().to_list())
+        with bar.step("模型评分"), m.stage("models"):
+            if use_models:
+                out = stages.models(frame, valid, as_of)
+            else:
+                out = ModelOutput(None, {"used": False, "reason": "按 --no-models 仅运行规则"})
+            m.models = out.info
+            predictions = out.predictions
+            if not out.info.get("used"):
+                say.print(f"[yellow]未使用模型：{out.info.get('reason')}；本次仅按规则评分。[/]")
+        with bar.step("汇总结果"), m.stage("assemble"):
+            scores, criteria = build_scores(frame, criteria, tiers, firms, predictions)
+        firms_in = m.tables["firms"]["rows_in"]
+        m.counts = {
+            "firms_in": firms_in,
+            "firms_quarantined": m.tables["firms"]["rows_quarantined"],
+            "firms_out_of_scope": m.tables["firms"]["rows_valid"] - frame.height,
+            "scored": frame.height,
+            "criteria_rows": criteria.height,
+            "tier_rows": tiers.height,
+            "quarantine_reasons": quarantine.height,
+        }
+        per_firm = {"frame": frame.height, "rule_firms": firms.height, "scores": scores.height}
+        if predictions is not None:
+            per_firm["predictions"] = predictions.height
+        m.reconcile(per_firm)
+
+        with bar.step("写出运行目录"), building(runs_dir, run_id) as tmp:
+            _write_outputs(
+                tmp, m, scores, criteria, tiers, quarantine, result.report, candidates_top
+            )
+        run_dir = runs_dir / run_id
+
+        published, seconds = False, None
+        with bar.step("发布到数据库"):
+            if store is not None:
+                t0 = dt.datetime.now()
+                store.upgrade()
+                store.publish_run(run_dir)
+                published, seconds = True, (dt.datetime.now() - t0).total_seconds()
+    return RunResult(run_id, run_dir, m.to_dict(), scores, published, seconds)
+
+
+def _write_outputs(
+    tmp: Path,
+    m: Manifest,
+    scores: pl.DataFrame,
+    criteria: pl.DataFrame,
+    tiers: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    report: dict[str, Any],
+    candidates_top: int,
+) -> None:
+    """Every file of the run folder; ``manifest.json`` last, with the others' hashes."""
+    with m.stage("write"):
+        _write_files(tmp, m, scores, criteria, tiers, quarantine, report, candidates_top)
+    (tmp / "manifest.json").write_text(m.to_json(), encoding="utf-8")
+
+
+def _write_files(
+    tmp: Path,
+    m: Manifest,
+    scores: pl.DataFrame,
+    criteria: pl.DataFrame,
+    tiers: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    report: dict[str, Any],
+    candidates_top: int,
+) -> None:
+    scores.write_parquet(tmp / "scores.parquet", statistics=True)
+    criteria.write_parquet(tmp / "criteria.parquet", row_group_size=ROW_GROUP_ROWS, statistics=True)
+    tiers.write_parquet(tmp / "tiers.parquet")
+    quarantine.write_parquet(tmp / "quarantine.parquet")
+    (tmp / "validation.json").write_text(
+        json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8"
+    )
+    (tmp / "candidates").mkdir()
+    partial = m.to_dict()
+    crit = pl.scan_parquet(tmp / "criteria.parquet")
+    sizes: dict[str, int] = {}
+    for target in TARGETS:
+        chosen = select_candidates(scores, crit, target, top=candidates_top)
+        sizes[target] = chosen.height
+        export_candidates(
+            chosen,
+            "xlsx",
+            manifest=partial,
+            request={"target": target, "top": candidates_top},
+            path=tmp / "candidates" / f"{target}.xlsx",
+        )
+    rows = {
+        "scores.parquet": scores.height,
+        "criteria.parquet": criteria.height,
+        "tiers.parquet": tiers.height,
+        "quarantine.parquet": quarantine.height,
+    }
+    m.outputs = {
+        name: {"rows": n, "sha256": file_sha256(tmp / name)} for name, n in rows.items()
+    } | {f"candidates/{t}.xlsx": {"rows": n} for t, n in sizes.items()}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("wuhan-tiering")
+    except PackageNotFoundError:  # pragma: no cover - source checkout without install
+        return "0+unknown"
