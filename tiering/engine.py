@@ -1,0 +1,455 @@
+"""``assess``: evaluate rule packs over an assessment frame and return the §11 output frames.
+
+Why one lazy query: 1 M firms × ~10 packs × ~90 criteria must run in seconds on two cores. The
+frame is prepared once (dtypes checked, unknown codes nulled, industry joined to its 门类, SEI
+flag, size sector and 四上 group), every criterion becomes a status (and for indicators a
+worst/best points) column, every pack a verdict column, and the firm-level ladder columns are
+derived from those — all in a single ``collect``. The long ``criteria`` frame (firm × pack ×
+criterion, tens of millions of rows at city scale) is never needed to decide anything: it is
+produced lazily from the wide result (``Assessment.criteria_lazy()``) and can be streamed to
+parquet (``Assessment.write``); ``pack``, ``criterion_id``, ``status`` and ``unit`` are Enums.
+
+>>> import datetime as dt
+>>> packs_in_force(dt.date(2026, 6, 30), "new")
+['tech_sme-2017', 'innovative-2022', 'specialized-2026', 'little_giant-2026', 'champion-2023']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from tiering.calendar import calendar, pack_for, packs_in_force
+from tiering.codes import industries
+from tiering.compile import UNIT, CompiledPack, col_name, compile_pack
+from tiering.errors import FrameSchemaError, PackError
+from tiering.four_above import four_above_exprs, four_above_table
+from tiering.ladder import TIER, ladder_exprs, one_year_after
+from tiering.pack_loader import KNOWN_COLUMNS, REQUIRED_COLUMNS, list_packs, load_pack
+from tiering.pack_model import VERDICTS, Pack
+from tiering.size_class import SIZE_CLASS, size_class_expr, size_sector_table
+
+__all__ = [
+    "ALWAYS_PACKS",
+    "VERDICT",
+    "Assessment",
+    "assess",
+    "criterion_enum",
+    "pack_enum",
+    "packs_in_force",
+]
+
+VERDICT = pl.Enum(list(VERDICTS))
+ALWAYS_PACKS = ("EL", "sme-size-2011", "four-above")
+
+#: Allowed codes of categorical inputs; anything else is treated as null (unknown), never unmet.
+DOMAINS: dict[str, tuple[str, ...]] = {
+    "rd_institution_level": ("none", "below_city", "city", "provincial", "national"),
+    "quality_award_level": ("none", "city", "provincial", "national"),
+    "sci_award_level": ("none", "provincial", "national"),
+    "niche_domain": ("breakthrough", "foundation", "none"),
+}
+#: Columns the firm-level derivations read besides the packs.
+_FIRM_COLUMNS = (
+    "uscc",
+    "industry",
+    "sei_product",
+    "in_four_above",
+    "construction_qualified",
+    "real_estate_active",
+    "serious_dishonesty",
+    "incident_3y",
+    "fraud_3y",
+    *(f"held_{t}" for t in ("tech_sme", "innovative", "specialized", "little_giant", "champion")),
+    *(
+        f"{t}_expires"
+        for t in ("tech_sme", "innovative", "specialized", "little_giant", "champion")
+    ),
+)
+
+
+@functools.cache
+def _pack_enum() -> pl.Enum:
+    return pl.Enum(list_packs())
+
+
+def pack_enum() -> pl.Enum:
+    """Enum of every shipped pack id (the ``pack`` dtype of the output frames)."""
+    return _pack_enum()
+
+
+@functools.cache
+def criterion_enum() -> pl.Enum:
+    """Enum of every criterion id across shipped packs (the ``criterion_id`` dtype)."""
+    ids: list[str] = []
+    for p in list_packs():
+        pk = load_pack(p)
+        if isinstance(pk, Pack):
+            ids += [c.id for c in pk.criteria if c.id not in ids]
+    return pl.Enum(ids)
+
+
+@functools.cache
+def _industry_table() -> pl.DataFrame:
+    ind = industries().select(
+        industry=pl.col("code"),
+        industry_section=pl.col("section"),
+        industry_division=pl.col("division"),
+        _sei=pl.col("sei"),
+        _sei_partial=pl.col("sei_partial"),
+    )
+    return ind.join(
+        size_sector_table().rename({"code": "industry"}), on="industry", how="left"
+    ).join(four_above_table().rename({"code": "industry"}), on="industry", how="left")
+
+
+def _is_numeric(dt_: pl.DataType) -> bool:
+    return dt_.is_numeric() or dt_ == pl.Null
+
+
+def _check_and_cast(
+    schema: pl.Schema, needed: dict[str, list[str]]
+) -> tuple[list[pl.Expr], list[str]]:
+    """Schema check: raise on a missing required column or a wrong dtype, else cast/fill."""
+    exprs: list[pl.Expr] = []
+    for col in sorted(needed):
+        want = KNOWN_COLUMNS.get(col)
+        if want is None:
+            continue
+        by = "、".join(sorted(set(needed[col]))[:4])
+        if col not in schema:
+            if col in REQUIRED_COLUMNS:
+                raise FrameSchemaError(
+                    f"评估数据缺少必需列“{col}”（规则包 {by} 需要）", field=col, rule=by
+                )
+            exprs.append(pl.lit(None, want).alias(col))
+            continue
+        have = schema[col]
+        ok = (
+            (want.is_numeric() and _is_numeric(have))
+            or (want == pl.Boolean and have in (pl.Boolean, pl.Null))
+            or (
+                want == pl.String
+                and (have in (pl.String, pl.Null, pl.Categorical) or isinstance(have, pl.Enum))
+            )
+            or (want == pl.Date and (have in (pl.Date, pl.Null) or isinstance(have, pl.Datetime)))
+        )
+        if not ok:
+            raise FrameSchemaError(
+                f"评估数据列“{col}”类型应为 {want}，实际为 {have}（规则包 {by} 需要）",
+                field=col,
+                value=str(have),
+                rule=by,
+            )
+        e = pl.col(col).cast(want)
+        if want.is_numeric():
+            e = pl.when(e.is_finite() if want.is_float() else e.is_not_null()).then(e)
+        if col in DOMAINS:
+            e = pl.when(e.is_in(list(DOMAINS[col]))).then(e)
+        exprs.append(e.alias(col))
+    return exprs, [c for c in schema if c not in needed]
+
+
+@dataclass
+class Assessment:
+    """Result of :func:`assess`: the wide evaluation plus views in the §11 shapes.
+
+    ``tiers`` and ``firms`` are small enough to hold (firm × pack, firm); ``criteria`` is
+    materialised on first access — at city scale prefer :meth:`criteria_lazy` or :meth:`write`.
+    """
+
+    as_of: dt.date
+    application: str
+    packs: list[str]
+    wide: pl.DataFrame
+    compiled: dict[str, CompiledPack] = field(repr=False)
+    _criteria: pl.DataFrame | None = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ criteria
+    def criteria_lazy(self, packs: Sequence[str] | None = None) -> pl.LazyFrame:
+        """Long ``criteria`` frame, lazily: one row per firm × pack × criterion."""
+        base = self.wide.lazy()
+        penum, cenum = _pack_enum(), criterion_enum()
+        parts = []
+        for pid in packs or ["EL", *self.packs]:
+            cp = self.compiled[pid]
+            for cc in cp.criteria:
+                cid = cc.criterion.id
+                s = pl.col(col_name(cp.id, cid, "s"))
+                if cc.pmin is not None:
+                    lo = pl.col(col_name(cp.id, cid, "lo"))
+                    hi = pl.col(col_name(cp.id, cid, "hi"))
+                    points = pl.when(lo == hi).then(lo)
+                else:
+                    points = pl.lit(None, pl.Float32)
+                mx = cc.criterion.max_points
+                parts.append(
+                    base.select(
+                        pl.col("uscc"),
+                        pack=pl.lit(pid).cast(penum),
+                        criterion_id=pl.lit(cid).cast(cenum),
+                        status=s,
+                        value=cc.value.cast(pl.Float64),
+                        threshold=cc.threshold.cast(pl.Float64),
+                        points=points.cast(pl.Float32),
+                        max_points=pl.lit(mx, pl.Float32),
+                        gap=cc.gap.cast(pl.Float64),
+                        unit=cc.unit.cast(UNIT),
+                        gap_text=cc.gap_text.cast(pl.String),
+                    )
+                )
+        return pl.concat(parts, how="vertical")
+
+    @property
+    def criteria(self) -> pl.DataFrame:
+        """The long ``criteria`` frame (materialised once)."""
+        if self._criteria is None:
+            self._criteria = self.criteria_lazy().collect()
+        return self._criteria
+
+    # ------------------------------------------------------------------ tiers
+    def tiers_lazy(self) -> pl.LazyFrame:
+        """One row per firm × tier pack: verdict, scores, pass mark, dimensions, prerequisite."""
+        base = self.wide.lazy()
+        penum = _pack_enum()
+        parts = []
+        for pid in self.packs:
+            cp = self.compiled[pid]
+            pk = cp.pack
+            if cp.scored:
+                score = [
+                    pl.col(cp.col(x)).cast(pl.Float32) for x in ("score", "score_min", "score_max")
+                ]
+            else:
+                score = [pl.lit(None, pl.Float32)] * 3
+            dims = (
+                pl.concat_list(
+                    [
+                        pl.struct(
+                            name=pl.lit(d.name),
+                            score_min=pl.col(cp.col(f"dim:{d.name}:min")),
+                            score_max=pl.col(cp.col(f"dim:{d.name}:max")),
+                            max_points=pl.lit(float(d.max_points), pl.Float32),
+                            min_points=pl.lit(
+                                None if d.min_points is None else float(d.min_points), pl.Float32
+                            ),
+                        )
+                        for d in pk.dimensions
+                    ]
+                )
+                if pk.dimensions
+                else pl.lit(None)
+            )
+            parts.append(
+                base.select(
+                    pl.col("uscc"),
+                    pack=pl.lit(pid).cast(penum),
+                    tier=pl.lit(pk.tier).cast(TIER),
+                    verdict=pl.col(cp.col("verdict")),
+                    score=score[0],
+                    score_min=score[1],
+                    score_max=score[2],
+                    pass_mark=pl.lit(pk.pass_mark, pl.Float32),
+                    prerequisite_met=pl.col(cp.col("prereq")),
+                    assessed=pl.col(cp.col("assessed")),
+                    dimensions=dims,
+                )
+            )
+        if not parts:
+            return pl.LazyFrame(schema={"uscc": pl.String, "pack": penum, "verdict": VERDICT})
+        return pl.concat(parts, how="diagonal_relaxed")
+
+    @functools.cached_property
+    def tiers(self) -> pl.DataFrame:
+        return self.tiers_lazy().collect()
+
+    # ------------------------------------------------------------------ firms
+    FIRM_COLUMNS = (
+        "uscc",
+        "size_class",
+        "four_above_group",
+        "meets_four_above",
+        "held_tier",
+        "held_tech_innovative",
+        "eligible_tier",
+        "eligible_by_criteria",
+        "next_tier",
+        "upsize_candidate",
+        "hidden_four_above",
+        "delist_risk",
+        "review_risk",
+        "revocation",
+    )
+
+    @functools.cached_property
+    def firms(self) -> pl.DataFrame:
+        """One row per firm: size, 四上, ladder placement and the §8/§9 flags."""
+        return self.wide.select(self.FIRM_COLUMNS)
+
+    def write(self, out: str | Path) -> dict[str, Path]:
+        """Write ``criteria.parquet`` (streamed), ``tiers.parquet`` and ``firms.parquet``."""
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {n: out / f"{n}.parquet" for n in ("criteria", "tiers", "firms")}
+        self.criteria_lazy().sink_parquet(paths["criteria"])
+        self.tiers.write_parquet(paths["tiers"])
+        self.firms.write_parquet(paths["firms"])
+        return paths
+
+
+def _resolve_packs(packs: Sequence[str] | None, as_of: dt.date, application: str) -> list[str]:
+    if packs is None:
+        return packs_in_force(as_of, application)
+    out = []
+    for p in packs:
+        pk = load_pack(p)  # raises on an unknown id
+        if p in ALWAYS_PACKS:
+            continue
+        if not isinstance(pk, Pack) or pk.kind != "tier":
+            raise PackError(f"“{p}”不是等级规则包", field="packs", value=p)
+        if p not in out:
+            out.append(p)
+    return out
+
+
+def _review_options(as_of: dt.date) -> dict[str, list[tuple[dt.date, str]]]:
+    """tier → [(start, pack)] of review packs applying to an expiry in [as_of, as_of + 1y]."""
+    horizon = one_year_after(as_of)
+    out: dict[str, list[tuple[dt.date, str]]] = {}
+    for e in calendar().entries:
+        if e.application != "review":
+            continue
+        first = pack_for(e.tier, as_of, "review")
+        if e.start <= as_of and e.pack != first:
+            continue
+        if e.start > horizon:
+            continue
+        start = max(e.start, as_of) if e.pack == first else e.start
+        out.setdefault(e.tier, [])
+        if (start, e.pack) not in out[e.tier]:
+            out[e.tier].append((start, e.pack))
+    return out
+
+
+def assess(
+    frame: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    *,
+    packs: Sequence[str] | None = None,
+    application: Literal["new", "review"] = "new",
+) -> Assessment:
+    """Evaluate tier packs (default: those in force on ``as_of``) plus EL, size and 四上.
+
+    Raises :class:`FrameSchemaError` naming the column and the pack when a required column is
+    missing or a column has the wrong type; optional columns may be absent (null). Bad values
+    (division by zero, NaN, unknown codes) make only their own criteria ``unknown``.
+    """
+    if application not in ("new", "review"):
+        raise PackError(f"申请类型须为 new 或 review，收到“{application}”", field="application")
+    tier_ids = _resolve_packs(packs, as_of, application)
+    year = as_of.year
+    compiled: dict[str, CompiledPack] = {}
+    needed: dict[str, list[str]] = {c: ["firms"] for c in _FIRM_COLUMNS}
+    for c in ("employees_y1", "revenue_y1", "total_assets_y1"):
+        needed[c] = ["sme-size-2011"]
+    for c in ("main_revenue_y1", "main_revenue_y2", "revenue_y2"):
+        needed.setdefault(c, []).append("four-above")
+
+    def add(pid: str, app: str, name: str = "") -> CompiledPack:
+        pk = load_pack(pid)
+        assert isinstance(pk, Pack)
+        cp, used = compile_pack(pk, KNOWN_COLUMNS, year=year, application=app, name=name)
+        for c in used:
+            needed.setdefault(c, []).append(pid)
+        compiled[name or pid] = cp
+        return cp
+
+    add("EL", application)
+    for pid in tier_ids:
+        add(pid, application)
+    review = _review_options(as_of)
+    review_cols: dict[str, list[tuple[dt.date, str]]] = {}
+    for tier, options in review.items():
+        for start, pid in options:
+            key = pid if (application == "review" and pid in tier_ids) else f"{pid}@review"
+            if key not in compiled:
+                add(pid, "review", name=key)
+            review_cols.setdefault(tier, []).append((start, compiled[key].col("verdict")))
+
+    lf = frame.lazy()
+    schema = lf.collect_schema()
+    if "uscc" not in schema:
+        raise FrameSchemaError("评估数据缺少必需列“uscc”（所有规则包需要）", field="uscc")
+    derived = {"industry_section", "industry_division", "sei_field", "size_class"}
+    casts, _ = _check_and_cast(schema, {k: v for k, v in needed.items() if k not in derived})
+    lf = lf.with_columns(casts)
+    lf = lf.join(_industry_table().lazy(), on="industry", how="left")
+    sei = (
+        pl.when(pl.col("_sei") & pl.col("_sei_partial").not_())
+        .then(True)
+        .when(pl.col("_sei"))
+        .then(pl.col("sei_product"))
+        .when(pl.col("_sei").not_())
+        .then(False)
+    )
+    lf = lf.with_columns(
+        sei_field=sei, size_class=size_class_expr(pl.col("size_sector")).cast(pl.String)
+    )
+    # stage 1: criteria
+    lf = lf.with_columns([e for cp in compiled.values() for e in cp.stage1()])
+    # stage 2: scores
+    lf = lf.with_columns(
+        [e.alias(n) for cp in compiled.values() for n, e in cp.score_exprs().items()]
+    )
+    # stage 3: verdicts, prerequisites, assessed
+    el = compiled["EL"]
+    stage3: list[pl.Expr] = []
+    for key, cp in compiled.items():
+        if key == "EL":
+            continue
+        pk = cp.pack
+        elig = [col_name(el.id, e, "s") for e in pk.eligibility if el.applicable(e)]
+        v = cp.verdict_expr(elig)
+        stage3.append(
+            pl.when(v)
+            .then(pl.lit("met"))
+            .when(v.not_())
+            .then(pl.lit("unmet"))
+            .otherwise(pl.lit("undetermined"))
+            .cast(VERDICT)
+            .alias(cp.col("verdict"))
+        )
+        held = [pl.col(f"held_{t}").fill_null(False) for t in pk.prerequisite]
+        stage3.append((pl.any_horizontal(held) if held else pl.lit(True)).alias(cp.col("prereq")))
+        skip = [pl.col(f"held_{t}").fill_null(False) for t in pk.skip_if_held]
+        stage3.append(
+            (pl.any_horizontal(skip).not_() if skip else pl.lit(True)).alias(cp.col("assessed"))
+        )
+    lf = lf.with_columns(stage3)
+    # stage 4: firm level
+    verdicts: dict[str, str] = {}
+    prereqs: dict[str, tuple[str, ...]] = {}
+    for pid in tier_ids:
+        pk = compiled[pid].pack
+        assert pk.tier is not None
+        in_force = pack_for(pk.tier, as_of, application)
+        if pk.tier not in verdicts or pid == in_force:
+            verdicts[pk.tier] = compiled[pid].col("verdict")
+            prereqs[pk.tier] = pk.prerequisite
+    fa = four_above_exprs(pl.col("four_above_group"))
+    known_industry = pl.col("industry_section").is_not_null()
+    no_group = known_industry & pl.col("four_above_group").is_null()
+    firm = {k: pl.when(no_group).then(False).otherwise(e) for k, e in fa.items()}
+    firm |= ladder_exprs(as_of, verdicts, prereqs, review_cols)
+    lf = lf.with_columns(
+        size_class=pl.col("size_class").cast(SIZE_CLASS),
+        **firm,
+    )
+    wide = lf.collect()
+    return Assessment(as_of, application, tier_ids, wide, compiled)
