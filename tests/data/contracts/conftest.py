@@ -148,3 +148,14 @@ def tables() -> dict[str, pl.DataFrame]:
 @pytest.fixture
 def as_of() -> date:
     return AS_OF
+
+
+@pytest.fixture(name="set_cell")
+def _set_cell_fixture():
+    """The :func:`set_cell` helper (tests run in importlib mode: no ``from conftest import``)."""
+    return set_cell
+
+
+@pytest.fixture(name="clean_tables")
+def _clean_tables_fixture():
+    return clean_tables

@@ -1,0 +1,271 @@
+"""``validate_tables``: the one code path that splits a batch into valid rows and quarantine.
+
+Why one function: ``tiering validate`` and the batch run (issue 7) must agree row for row.
+
+Order of work:
+
+1. Schema (fatal): every table present, required columns present, key columns of the contract
+   type, other columns castable without loss; ``firms`` not empty. Missing optional columns are
+   added as nulls; NaN in float columns is read as null (unknown).
+2. Rows (polars, :mod:`.rowcheck`): every row-level expectation of the contract, plus the
+   reader's unparseable cells (``TYPE``). ``firms`` first; then each child table, with
+   referential integrity against the delivered firms (``REF-FIRM``) and the cascade: a child of a
+   quarantined firm goes too (``PARENT-QUARANTINED``, 所属企业已隔离).
+3. Duplicates: every copy of a duplicated key is quarantined — we cannot know which is right.
+4. Share of bad rows per table above ``max_bad_share`` -> fatal. The share counts rows failing
+   their own rules; children of quarantined firms are not counted again (the firms table already
+   carries that share), though they are quarantined.
+5. Batch checks against the previous run (:mod:`.batch_checks`); a failure is fatal.
+6. Contract of record (GX, :mod:`.suites`): ``gx="sample"`` (default) validates a deterministic
+   sample of each table with the real GX suites and compares GX's unexpected rows with the polars
+   flags of the same sample (any disagreement is reported as drift); ``gx="full"`` does that on
+   whole tables (small batches); ``gx="off"`` skips GX (no import, fastest).
+
+Invariant (checked, never assumed): for each table ``rows_in = rows_valid + rows_quarantined``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal
+
+import polars as pl
+
+from data_contracts import batch_checks, quarantine, rowcheck
+from data_contracts.expectations import frame_expectations, parameters, table_expectations
+from data_contracts.readers import PARSE_ERRORS
+from data_contracts.tables import TABLES
+
+__all__ = ["GxMode", "ValidationResult", "validate_frame", "validate_tables"]
+
+GxMode = Literal["off", "sample", "full"]
+GX_SAMPLE_ROWS = 2_000
+
+
+@dataclass
+class ValidationResult:
+    """Valid tables, the quarantine (one row per reason), the report and the verdict."""
+
+    tables: dict[str, pl.DataFrame]
+    quarantine: pl.DataFrame
+    report: dict[str, Any]
+    fatal: bool = False
+    reason: str | None = None
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the batch is usable (rows may still have been set aside)."""
+        return not self.fatal
+
+
+def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
+    spec = TABLES[name]
+    problems: list[str] = []
+    for cfg in table_expectations(name):
+        if cfg["type"] == "expect_column_to_exist" and cfg["kwargs"]["column"] not in df.columns:
+            col = cfg["kwargs"]["column"]
+            label = next(c.label for c in spec.columns if c.name == col)
+            problems.append(f"{spec.label}（{name}）缺少必需字段{col}（{label}）")
+    if problems:
+        return df, problems
+    key = set(spec.key) | {"uscc"}
+    fixes = []
+    for c in spec.columns:
+        if c.name not in df.columns:
+            fixes.append(pl.lit(None, dtype=c.dtype).alias(c.name))
+            continue
+        have = df.schema[c.name]
+        if have == c.dtype:
+            if c.dtype == pl.Float64:
+                fixes.append(pl.col(c.name).fill_nan(None))
+            continue
+        lossless = (have.is_integer() and c.dtype in (pl.Int64, pl.Float64)) or (
+            have.is_float() and c.dtype == pl.Float64
+        )
+        if lossless and not (c.name in key and c.dtype == pl.String):
+            fixes.append(pl.col(c.name).cast(c.dtype))
+        else:
+            kind = "主键字段" if c.name in key else "字段"
+            problems.append(
+                f"{spec.label}（{name}）的{kind}{c.name}（{c.label}）类型应为{c.dtype}，实际为{have}"
+            )
+    return (df.with_columns(fixes) if fixes and not problems else df), problems
+
+
+def _sample(df: pl.DataFrame, n: int) -> pl.DataFrame:
+    if df.height <= n:
+        return df
+    idx = pl.Series(range(df.height)).sample(n, seed=20250630).sort()
+    return df[idx]
+
+
+def _gx_record(
+    name: str, df: pl.DataFrame, cfgs: list[dict[str, Any]], params: dict[str, Any], mode: GxMode
+) -> dict[str, Any]:
+    """Run the GX suite (contract of record) and compare with the polars flags of the same rows."""
+    from data_contracts.suites import run_suite
+
+    sample = df if mode == "full" else _sample(df, GX_SAMPLE_ROWS)
+    sample = sample.drop(PARSE_ERRORS, strict=False)
+    results = run_suite(name, sample, cfgs, params)
+    fl = rowcheck.failures(sample, cfgs, params)
+    polars_pairs = set(zip(fl["row"].to_list(), fl["id"].to_list(), strict=True))
+    gx_pairs = {(r, x["id"]) for x in results for r in x["rows"]}
+    drift = sorted({i for _, i in polars_pairs ^ gx_pairs})
+    return {
+        "rows_checked": sample.height,
+        "expectations": len(results),
+        "failed": [
+            {k: x[k] for k in ("id", "rule", "type", "unexpected_count", "error")}
+            for x in results
+            if not x["success"]
+        ],
+        "errors": [x["id"] for x in results if x["error"]],
+        "drift": drift,
+    }
+
+
+def validate_tables(
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
+    as_of: date,
+    previous: Mapping[str, Any] | None = None,
+    max_bad_share: float = 0.2,
+    *,
+    gx: GxMode = "sample",
+    sources: Mapping[str, Any] | None = None,
+) -> ValidationResult:
+    """Validate the seven input tables as of ``as_of``; see the module docstring for the steps.
+
+    ``previous`` is the previous run's report dict (or its ``profile``); ``sources`` optional
+    reader summaries to include in the report.
+    """
+    t0 = time.perf_counter()
+    frames = {k: (v.collect() if isinstance(v, pl.LazyFrame) else v) for k, v in tables.items()}
+    report: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "max_bad_share": max_bad_share,
+        "sources": dict(sources or {}),
+        "tables": {},
+    }
+
+    def fail(reason: str) -> ValidationResult:
+        report.update(status="unusable", fatal=True, reason=reason)
+        return ValidationResult({}, quarantine.empty(), report, True, reason)
+
+    missing = [t for t in TABLES if t not in frames]
+    if missing:
+        labels = "、".join(f"{TABLES[t].label}（{t}）" for t in missing)
+        return fail(f"缺少数据表：{labels}")
+    problems = []
+    for name in TABLES:
+        frames[name], p = _schema_problems(name, frames[name])
+        problems += p
+    if problems:
+        return fail("；".join(problems))
+    if frames["firms"].height == 0:
+        return fail("企业基本信息表（firms）没有数据行")
+
+    valid: dict[str, pl.DataFrame] = {}
+    reasons: list[pl.DataFrame] = []
+    counts: dict[str, dict[str, int]] = {}
+    gx_report: dict[str, Any] = {}
+    firm_usccs = frames["firms"]["uscc"].drop_nulls().unique()
+    params = parameters(as_of, firm_usccs.to_list())
+    valid_firms: pl.Series | None = None
+    for name in TABLES:
+        df = frames[name]
+        cfgs = table_expectations(name)
+        data = df.drop(PARSE_ERRORS, strict=False)
+        fails = rowcheck.failures(data, cfgs, params)
+        parts = [
+            quarantine.rule_reasons(name, data, fails, cfgs),
+            quarantine.parse_error_reasons(name, df),
+        ]
+        bad = pl.concat([p.select("row") for p in parts])["row"].unique()
+        n_own = int(bad.len())  # rows failing their own rules (the cascade is counted at firms)
+        if name != "firms" and valid_firms is not None:
+            orphan_of_bad = data.select(
+                (
+                    pl.col("uscc").is_in(firm_usccs.implode())
+                    & ~pl.col("uscc").is_in(valid_firms.implode())
+                ).alias("x")
+            )["x"]
+            cascade = pl.Series(range(data.height), dtype=pl.Int64).filter(orphan_of_bad)
+            parts.append(quarantine.cascade_reasons(name, data, cascade))
+            bad = pl.concat([bad, cascade]).unique()
+        keep = ~pl.Series(range(data.height), dtype=pl.Int64).is_in(bad.implode())
+        valid[name] = data.filter(keep)
+        reasons += parts
+        n_bad = int(bad.len())
+        counts[name] = {
+            "rows_in": data.height,
+            "rows_valid": valid[name].height,
+            "rows_quarantined": n_bad,
+            "rows_own_problems": n_own,
+        }
+        if counts[name]["rows_in"] != counts[name]["rows_valid"] + n_bad:
+            raise AssertionError(f"row accounting broken for {name}: {counts[name]}")
+        if name == "firms":
+            valid_firms = valid["firms"]["uscc"]
+        if gx != "off":
+            gx_report[name] = _gx_record(name, data, cfgs, params, gx)
+    q = pl.concat(reasons).sort("table", "row", "rule") if reasons else quarantine.empty()
+
+    prof = batch_checks.profile({k: frames[k].drop(PARSE_ERRORS, strict=False) for k in TABLES})
+    findings = batch_checks.compare(prof, previous)
+    by_rule = (
+        q.group_by("table", "rule").len().sort("table", "len", descending=[False, True]).to_dicts()
+        if q.height
+        else []
+    )
+    for name in TABLES:
+        c = counts[name]
+        share = c["rows_own_problems"] / c["rows_in"] if c["rows_in"] else 0.0
+        report["tables"][name] = {"label": TABLES[name].label, **c, "bad_share": round(share, 6)}
+    report.update(
+        profile=prof,
+        batch_findings=findings,
+        reasons_by_rule=by_rule,
+        contract_of_record={"engine": "great_expectations", "mode": gx, "tables": gx_report},
+        seconds=round(time.perf_counter() - t0, 3),
+    )
+    too_bad = [
+        f"{TABLES[n].label}（{n}）隔离比例{r['bad_share']:.1%}超过上限{max_bad_share:.0%}"
+        for n, r in report["tables"].items()
+        if r["bad_share"] > max_bad_share
+    ]
+    failures = [f["message"] for f in findings if f["level"] == "failure"]
+    reason = "；".join(too_bad + failures) or None
+    report.update(status="unusable" if reason else "ok", fatal=bool(reason), reason=reason)
+    return ValidationResult(valid, q, report, bool(reason), reason, counts)
+
+
+def validate_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: date) -> ValidationResult:
+    """Row-level check of an assessment frame (spec §11) with its own suite; no GX run.
+
+    Used on frames handed to ``tiering assess`` directly; absent optional columns are skipped.
+    """
+    df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+    if "uscc" not in df.columns:
+        reason = "评估数据缺少必需字段uscc（统一社会信用代码）"
+        return ValidationResult(
+            {}, quarantine.empty(), {"fatal": True, "reason": reason}, True, reason
+        )
+    cfgs = frame_expectations(df.columns)
+    params = parameters(as_of)
+    fails = rowcheck.failures(df, cfgs, params)
+    q = quarantine.rule_reasons("frame", df, fails, cfgs)
+    bad = q["row"].unique()
+    keep = ~pl.Series(range(df.height), dtype=pl.Int64).is_in(bad.implode())
+    counts = {
+        "frame": {
+            "rows_in": df.height,
+            "rows_valid": int(keep.sum()),
+            "rows_quarantined": bad.len(),
+        }
+    }
+    return ValidationResult({"frame": df.filter(keep)}, q, {"tables": counts}, False, None, counts)
