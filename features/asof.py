@@ -23,6 +23,10 @@ Who is in the frame on D: every firm with ``established`` ≤ D (or unknown) tha
 before 1 January of Y−1. Firms that closed between then and D stay in, with their final status
 (so EL-1 fails them and the 退规 model sees them leave); firms closed earlier have no 上年 at all.
 
+Keys are trusted, not repaired: ``data_contracts`` quarantines duplicate keys before this point;
+a duplicate firm or (firm, year) row that slips through raises ``polars.exceptions.ComputeError``
+(join validation) when the frame is collected, rather than duplicating a firm or picking a row.
+
 Missing is not zero: a firm without a financial row for Y−1 gets nulls, never 0. Absent rows of
 *registers* mean "none": no recognition row → title not held, no event → flag false, and a firm
 missing from a published 四上 roster of Y−1 → ``in_four_above`` false. A register table that is
@@ -216,10 +220,8 @@ def _year_slices(
             tables, table, ("uscc", "year", *sorted(set(cols.values()))), strict=strict
         )
         if lf is not None:
-            lf = (
-                lf.filter(pl.col("year") == y - k)
-                .select("uscc", *[pl.col(src).alias(out) for out, src in cols.items()])
-                .unique("uscc", keep="last")  # defence in depth: contracts dedupe the key first
+            lf = lf.filter(pl.col("year") == y - k).select(
+                "uscc", *[pl.col(src).alias(out) for out, src in cols.items()]
             )
         slices.append((lf, dtypes))
     return slices
@@ -233,20 +235,16 @@ def _firms(tables: Tables, d: date, strict: bool) -> pl.LazyFrame:
         raise TieringError("缺少企业基本信息表 firms", field="firms", rule="contract:firms")
     start_y1 = date(d.year - 1, 1, 1)
     closed_by_d = pl.col("closed").is_not_null() & (pl.col("closed") <= d)
-    return (
-        firms.unique("uscc", keep="first")
-        .filter(
-            (pl.col("established").is_null() | (pl.col("established") <= d))
-            & (pl.col("closed").is_null() | (pl.col("closed") >= start_y1))
-        )
-        .with_columns(
-            status=pl.when(pl.col("closed").is_not_null() & ~closed_by_d)
-            .then(pl.lit("active"))
-            .otherwise(pl.col("status")),
-            closed=pl.when(closed_by_d).then(pl.col("closed")),
-            age_years=(pl.lit(d) - pl.col("established")).dt.total_days() / 365.25,
-            as_of=pl.lit(d),
-        )
+    return firms.filter(
+        (pl.col("established").is_null() | (pl.col("established") <= d))
+        & (pl.col("closed").is_null() | (pl.col("closed") >= start_y1))
+    ).with_columns(
+        status=pl.when(pl.col("closed").is_not_null() & ~closed_by_d)
+        .then(pl.lit("active"))
+        .otherwise(pl.col("status")),
+        closed=pl.when(closed_by_d).then(pl.col("closed")),
+        age_years=(pl.lit(d) - pl.col("established")).dt.total_days() / 365.25,
+        as_of=pl.lit(d),
     )
 
 
@@ -335,7 +333,7 @@ def _roster(
     published = rows.select((pl.len() > 0).alias("_roster_published"))
     slice_ = rows.select(
         "uscc", pl.col("in_roster").alias("in_four_above"), four_above_kind_y1="four_above_kind"
-    ).unique("uscc", keep="last")
+    )
     return slice_, published
 
 
@@ -359,11 +357,18 @@ def assessment_frame(
     wanted = dict(YEAR_COLUMNS)
     if history:
         wanted |= {k: v for k, v in HISTORY_COLUMNS.items() if v[0] != "stats_roster"}
+    # Keys are unique after validation (data_contracts); a breach must fail, never duplicate a
+    # firm or pick a row at random. The first keyed join checks both sides ("1:1"), the rest the
+    # right side ("m:1"): cheaper than deduplicating, and a duplicate raises at collect time.
+    checked = "1:1"
     for lf, dtypes in _year_slices(tables, wanted, d.year, strict):
         if lf is None:
             frame = frame.with_columns(_null_columns(dtypes))
         else:
-            frame = frame.join(lf, on="uscc", how="left")
+            frame = frame.join(lf, on="uscc", how="left", validate=checked)
+            checked = "m:1"
+    if checked == "1:1":  # no year table given: still prove the firms key unique
+        frame = frame.join(frame.select("uscc"), on="uscc", how="left", validate="1:1")
 
     titles = _titles(tables, d, strict)
     title_cols = {
@@ -409,7 +414,7 @@ def assessment_frame(
         if kind is None:
             roster = roster.drop("four_above_kind_y1")
         frame = (
-            frame.join(roster, on="uscc", how="left")
+            frame.join(roster, on="uscc", how="left", validate="m:1")
             .join(published, how="cross")
             .with_columns(pl.when(pl.col("_roster_published")).then(pl.col(flag).fill_null(False)))
             .drop("_roster_published")

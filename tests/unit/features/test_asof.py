@@ -228,11 +228,28 @@ def test_population_and_status_on_the_date(build):
     assert ages["A"] == pytest.approx(15.16, abs=0.01)
 
 
-def test_duplicate_keys_never_duplicate_firms(build):
-    firms = [build.firm("F1"), build.firm("F1", name="重复")]
-    fin = [{"uscc": "F1", "year": 2024, "revenue": 1.0}, {"uscc": "F1", "year": 2024}]
-    frame = assessment_frame(build.tables_of(firms=firms, financials=fin), D).collect()
-    assert frame.height == 1 and frame["name"].item() == "企业F1"
+@pytest.mark.parametrize(
+    ("firms", "fin"),
+    [
+        (["F1", "F1"], [("F1", 2024)]),  # duplicate firm
+        (["F1", "F1"], []),  # duplicate firm, no financial rows at all
+        (["F1", "F2"], [("F1", 2024), ("F1", 2024)]),  # duplicate firm-year of Y−1
+        (["F1", "F2"], [("F2", 2023), ("F2", 2023)]),  # duplicate firm-year of Y−2
+    ],
+)
+def test_duplicate_keys_fail_loudly_never_duplicate_a_firm(build, firms, fin):
+    tables = build.tables_of(
+        firms=[build.firm(u) for u in firms],
+        financials=[{"uscc": u, "year": y} for u, y in fin],
+    )
+    with pytest.raises(pl.exceptions.ComputeError, match="validation"):
+        assessment_frame(tables, D).collect()
+
+
+def test_duplicate_firm_is_caught_without_year_tables(build):
+    tables = {"firms": build.table("firms", [build.firm(), build.firm()])}
+    with pytest.raises(pl.exceptions.ComputeError, match="validation"):
+        assessment_frame(tables, D).collect()
 
 
 def test_missing_required_column_names_table_and_column(build):
