@@ -99,15 +99,18 @@ class RequestLogMiddleware:
         finally:
             if log.isEnabledFor(logging.INFO):
                 state = scope.get("state", {})
-                route = scope.get("route")
+                path = scope.get("path", "")
+                route = path  # the template: path parameters put back as {name}
+                for name, value in (scope.get("path_params") or {}).items():
+                    route = route.replace(str(value), "{" + name + "}")
                 log.info(
                     "request",
                     extra={
                         "fields": {
                             "request_id": request_id,
                             "method": scope.get("method"),
-                            "route": getattr(route, "path", None),
-                            "path": scope.get("path"),
+                            "route": route,
+                            "path": path,
                             "status": status,
                             "ms": round((time.perf_counter() - start) * 1000, 2),
                             "key_id": state.get("key_id"),

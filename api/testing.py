@@ -155,6 +155,11 @@ def build_run(
             )
         )
     p_next = np.round(rng.uniform(0, 1, n_firms), 4)
+    wide: dict[str, list] = {}  # build_scores' per-tier columns: <tier>_pack/_verdict/_score
+    for v in verdicts:
+        for item in json.loads(v):
+            for stat in ("pack", "verdict", "score"):
+                wide.setdefault(f"{item['tier']}_{stat}", []).append(item[stat])
     scores = pl.DataFrame(
         {
             "uscc": usccs,
@@ -212,6 +217,7 @@ def build_run(
                 )
                 for i in range(n_firms)
             ],
+            **wide,
             "criteria_offset": [i * k for i in range(n_firms)],
             "criteria_count": [k] * n_firms,
         }

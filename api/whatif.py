@@ -157,26 +157,21 @@ class EngineAssessor:
 
 def _pack_catalogue() -> list[dict[str, Any]]:
     """Metadata of every shipped rule pack (id, tier, title, source, number of criteria)."""
-    from tiering import engine
+    from tiering.pack_loader import list_packs, pack_metadata
 
-    loader = getattr(engine, "load_packs", None) or getattr(engine, "all_packs", None)
-    if loader is None:
-        return []
-    packs = loader()
-    items = packs.values() if isinstance(packs, dict) else packs
     out = []
-    for p in items:
-        p = getattr(p, "pack", p)  # compiled pack → its model
+    for pid in list_packs():
+        m = pack_metadata(pid)
         out.append(
             {
-                "pack": p.id,
-                "tier": getattr(p, "tier", None),
-                "title": getattr(p, "label", None),
-                "source": getattr(p, "source", None),
-                "n_criteria": len(getattr(p, "criteria", ())),
+                "pack": m["id"],
+                "tier": m.get("tier"),
+                "title": m.get("label"),
+                "source": m.get("source"),
+                "n_criteria": len(m.get("criteria", ())) or None,
             }
         )
-    return sorted(out, key=lambda d: d["pack"])
+    return out
 
 
 def _load_predictor(
