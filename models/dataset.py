@@ -38,7 +38,7 @@ _LEVELS: dict[str, tuple[str, ...]] = {
     "sci_award_level": ("none", "provincial", "national"),
     "niche_domain": ("none", "foundation", "breakthrough"),
 }
-_LABELS = {c.name: c.label for c in FRAME_COLUMNS}
+_YEARS = ("standard_led_year", "sci_award_year", "maker_china_year")
 _DERIVED: dict[str, tuple[str, pl.Expr]] = {
     "rd_ratio_y1": ("上年研发费用占营业收入比重", pl.col("rd_expense_y1") / pl.col("revenue_y1")),
     "rd_staff_share_y1": ("上年研发人员占比", pl.col("rd_staff_y1") / pl.col("employees_y1")),
@@ -71,7 +71,7 @@ _UP_FOR_TIERS = (
     "class2_ip",
     "high_tech",
     "honor_ip_demo",
-    "rd_institution_level",
+    "rd_institution_level_rank",
     "digital_level",
     "iso9001",
     "own_brand",
@@ -121,7 +121,13 @@ def _builtin_specs() -> list[FeatureSpec]:
     for c in FRAME_COLUMNS:
         if c.name in skip or c.name.endswith("_expires") or c.name in ("new_product",):
             continue
-        if c.dtype == pl.String() and c.name not in _LEVELS:
+        if c.name in _YEARS:
+            age = c.name.removesuffix("_year") + "_age"
+            out.append(FeatureSpec(age, c.label.removesuffix("年份") + "距今年数", "年"))
+            continue
+        if c.dtype == pl.String():
+            if c.name in _LEVELS:
+                out.append(FeatureSpec(f"{c.name}_rank", f"{c.label}（等级）"))
             continue
         out.append(FeatureSpec(c.name, c.label, c.unit))
     out += [FeatureSpec(n, lab) for n, (lab, _) in _DERIVED.items()]
@@ -142,14 +148,20 @@ def feature_specs() -> list[FeatureSpec]:
     return _catalog_specs() or _builtin_specs()
 
 
-def encode_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
-    """Built-in model features from a §11 frame: numbers/flags as is, levels as ranks, ratios.
+def encode_frame(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
+    """Built-in model features from a §11 frame as of a date in ``year``.
 
-    Ratios with a zero or null denominator are null (unknown), never infinite.
+    Numbers and flags as they are, ordered levels as ranks (``<col>_rank``), calendar years as
+    ages (``<col>_age`` = year − value, so the meaning does not drift across snapshots) and a few
+    ratios. Ratios with a zero or null denominator are null (unknown), never infinite.
     """
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
     names = set(lf.collect_schema().names())
-    exprs = []
+    exprs = [
+        (pl.lit(year) - pl.col(c)).cast(pl.Float64).alias(c.removesuffix("_year") + "_age")
+        for c in _YEARS
+        if c in names
+    ]
     for col, levels in _LEVELS.items():
         if col in names:
             exprs.append(
@@ -164,14 +176,14 @@ def encode_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return lf.with_columns(exprs)
 
 
-def model_frame(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+def model_frame(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
     """§11 frame → model features (``features.model_features`` when issue 5 provides it)."""
     try:
         from features import model_features  # type: ignore[attr-defined]
     except ImportError:
         model_features = None
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-    out = model_features(lf) if model_features is not None else encode_frame(lf)
+    out = model_features(lf) if model_features is not None else encode_frame(lf, year)
     out = out.lazy() if isinstance(out, pl.DataFrame) else out
     if "section" not in out.collect_schema().names():
         from tiering.codes import industries
@@ -214,7 +226,7 @@ def build_panel(tables: Mapping[str, pl.LazyFrame | pl.DataFrame], years: Iterab
     parts = []
     for y in sorted(set(years)):
         frame = assessment_frame(tables, date(y, 1, 1))
-        feats = model_frame(frame)
+        feats = model_frame(frame, y)
         tgt = make_targets(frame, tables, y)
         parts.append(
             feats.join(tgt, on="uscc", how="left", maintain_order="left")

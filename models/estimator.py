@@ -29,8 +29,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import StratifiedKFold
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
@@ -70,6 +72,23 @@ def to_matrix(X: Any, columns: Sequence[str] | None = None) -> tuple[np.ndarray,
             raise ValueError(f"feature columns missing from the input frame: {missing}")
         return X[[by_name[c] for c in names]].astype("float64").to_numpy(), names
     return X, None
+
+
+def _oof_brier(method: str, score: np.ndarray, hit: np.ndarray, cv: StratifiedKFold) -> float:
+    """Brier score of out-of-fold calibrated probabilities (the cross-validated check).
+
+    Works on the frozen model's log-odds, so the trees are evaluated once, not once per fold:
+    ``sigmoid`` is a one-feature logistic fit (Platt scaling), ``isotonic`` a clipped isotonic fit.
+    """
+    oof = np.empty(len(hit))
+    for fit_idx, val_idx in cv.split(score, hit):
+        if method == "isotonic":
+            iso = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
+            oof[val_idx] = iso.fit(score[fit_idx], hit[fit_idx]).predict(score[val_idx])
+        else:
+            lr = LogisticRegression(C=1e6).fit(score[fit_idx, None], hit[fit_idx])
+            oof[val_idx] = lr.predict_proba(score[val_idx, None])[:, 1]
+    return float(brier_score_loss(hit, oof))
 
 
 class TierScorer(ClassifierMixin, BaseEstimator):
@@ -226,12 +245,10 @@ class TierScorer(ClassifierMixin, BaseEstimator):
             methods = [self.calibration]
         folds = min(self.calibration_folds, n_pos, int((yc != self.classes_[-1]).sum()))
         if len(methods) > 1 and folds >= 2:
+            hit = (yc == self.classes_[-1]).astype(int)
+            score = self.estimator_.decision_function(Xc)
             cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
-            for m in methods:
-                oof = cross_val_predict(
-                    CalibratedClassifierCV(frozen, method=m), Xc, yc, cv=cv, method="predict_proba"
-                )[:, 1]
-                self.calibration_scores_[m] = float(brier_score_loss(yc == self.classes_[-1], oof))
+            self.calibration_scores_ = {m: _oof_brier(m, score, hit, cv) for m in methods}
             best = min(self.calibration_scores_, key=self.calibration_scores_.__getitem__)
         else:
             best = methods[0]
