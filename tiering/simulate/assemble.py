@@ -42,7 +42,9 @@ def firms_table(city: City) -> pl.DataFrame:
             "status": status,
             "district": p.district,
             "street": p.street,
-            "zone": pl.Series(p.zone, dtype=pl.String),
+            "zone": pl.Series(
+                [z if isinstance(z, str) else None for z in p.zone.tolist()], dtype=pl.String
+            ),
             "industry": p.industry,
             "registered_capital": p.registered_capital,
             "resident": p.resident,

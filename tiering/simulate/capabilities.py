@@ -85,7 +85,8 @@ def init_capabilities(pop: Population, rng: np.random.Generator, rd_doer: np.nda
     p_break = np.where(mfg, 0.06, np.where(tech_like, 0.04, 0.0)) * np.exp(0.5 * pop.tech)
     p_found = np.where(mfg, 0.18, np.where(tech_like, 0.05, 0.0))
     domain = np.where(u < p_break, 2, np.where(u < p_break + p_found, 1, 0)).astype(np.int8)
-    market = np.exp(rng.normal(np.log(3e5), 1.3, n)) / np.where(domain > 0, 4.0, 1.0)
+    market = np.exp(rng.normal(np.log(3e5) - 0.6 * pop.tech - 0.4 * pop.quality, 1.1, n))
+    market = market / np.where(domain > 0, 4.0, 1.0)
     est_frac = (
         pop.est_year
         + (pop.established - pop.established.astype("datetime64[Y]")).astype(int) / 365.0
@@ -103,7 +104,7 @@ def init_capabilities(pop: Population, rng: np.random.Generator, rd_doer: np.nda
         niche_market=market,
         china_world=rng.uniform(0.15, 0.6, n),
         rank_noise=rng.uniform(0.7, 1.3, n),
-        key_chain=tech_like & (rng.random(n) < 0.25 + 0.25 * (domain > 0)),
+        key_chain=tech_like & (rng.random(n) < _sig(-1.2 + 0.8 * pop.tech + 1.0 * (domain > 0))),
         lg22=rng.random(n) < _LG22[g],
         lg26=rng.random(n) < np.minimum(_LG22[g] + 0.1, 1.0) * tech_like,
         field_factor=rng.uniform(0.7, 1.0, n),
@@ -193,12 +194,17 @@ def step_capabilities(
     # -- Management: digital maturity, QMS, brand, quality awards, standards.
     lemp = np.log1p(emp)
     d0 = np.clip(np.round(0.4 * lemp + 0.4 * tech + rng.normal(0, 0.8, n)), 0, 3)
-    dig = np.where(new, d0, cs.digital[idx] + (rng.random(n) < 0.08 + 0.08 * (lvl >= 2)))
+    dig = np.where(
+        new, d0, cs.digital[idx] + (rng.random(n) < 0.08 + 0.1 * (lvl >= 2) + 0.15 * (lvl >= 3))
+    )
     cs.digital[idx] = dig = np.minimum(dig, 4).astype(np.int64)
     iso0 = rng.random(n) < _sig(-3.0 + 0.55 * lemp + 0.8 * mfg)
-    cs.iso[idx] = iso = np.where(new, iso0, cs.iso[idx] | (rng.random(n) < 0.03 * (emp >= 10)))
+    p_iso = 0.03 * (emp >= 10) + 0.25 * (lvl >= 3)
+    cs.iso[idx] = iso = np.where(new, iso0, cs.iso[idx] | (rng.random(n) < p_iso))
     brand0 = rng.random(n) < _sig(-2.5 + 0.3 * np.log1p(rev) + 0.5 * tech_like)
-    cs.own_brand[idx] = brand = np.where(new, brand0, cs.own_brand[idx] | (rng.random(n) < 0.02))
+    p_brand = 0.02 + 0.2 * (lvl >= 3)
+    cs.own_brand[idx] = brand = np.where(new, brand0, cs.own_brand[idx] | (rng.random(n) < p_brand))
+    cs.key_chain[idx] |= tech_like & (lvl >= 3) & (rng.random(n) < 0.15)
     big = mfg & (rev >= 5000)
     qa = cs.quality_award[idx]
     u = rng.random(n)

@@ -58,7 +58,7 @@ def inject(
     """Spoil about ``rate`` of the rows per kind; return (dirty tables, injected ledger)."""
     rng = stream(seed, "dirty")
     t = {
-        k: v.with_columns(pl.int_range(pl.len(), dtype=pl.Float64).alias(_KEY))
+        k: v.with_columns(pl.int_range(pl.len()).cast(pl.Float64).alias(_KEY))
         for k, v in tables.items()
     }
     ledger: list[tuple[str, float, str, str, str]] = []
@@ -86,11 +86,10 @@ def inject(
     invalid = np.array([f"{i:04d}" for i in range(10000) if f"{i:04d}" not in valid])
     firms = t["firms"]
     codes = invalid[rng.integers(0, len(invalid), len(ind_rows))]
-    firms = firms.with_columns(
-        industry=pl.col("industry").scatter(ind_rows, pl.Series(codes))
-        if len(ind_rows)
-        else pl.col("industry")
-    )
+    if len(ind_rows):
+        firms = firms.with_columns(
+            firms["industry"].scatter(ind_rows, pl.Series(codes, dtype=pl.String))
+        )
     fut = np.datetime64(f"{last_year + 1}-01-01") + rng.integers(1, 1000, len(fut_rows))
     est = (
         firms["established"].scatter(fut_rows, pl.Series(fut, dtype=pl.Date))

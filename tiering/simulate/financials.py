@@ -78,7 +78,7 @@ def init_financials(pop: Population, rng: np.random.Generator) -> FinState:
     g = pop.group
     t5 = np.clip(rng.standard_t(5, n) * 0.75, -5.0, 5.0)
     anchor_effect = _P["sigma"][g] * (0.85 * t5 + 0.3 * pop.quality)
-    rd_p = np.clip(_P["rd_prob"][g] * np.exp(0.8 * pop.tech - 0.32 + 0.3 * t5), 0, 0.95)
+    rd_p = np.clip(_P["rd_prob"][g] * np.exp(0.8 * pop.tech - 0.5 + 0.6 * t5), 0, 0.95)
     exp_p = _P["export"][g]
     return FinState(
         anchor_effect=anchor_effect,
@@ -172,7 +172,7 @@ def step_financials(
     ).astype(np.int64)
 
     doer = st.rd_doer[idx] & (revenue > 0)
-    boost = np.where(lvl >= 2, 1.2, 1.0) * np.where(high_tech[idx], 1.1, 1.0)
+    boost = np.select([lvl >= 3, lvl == 2], [1.35, 1.2], 1.0) * np.where(high_tech[idx], 1.1, 1.0)
     rd_int = _P["rd_int"][g] * np.exp(st.rd_effect[idx] + 0.15 * rng.standard_normal(n)) * boost
     rd_int = np.minimum(rd_int, 0.5)
     rd_expense = np.round(np.where(doer, revenue * rd_int, 0.0), 2)

@@ -253,7 +253,9 @@ class RecognitionProcess:
         from tiering.simulate.assemble import firms_table
 
         out: dict[str, pl.DataFrame] = {}
-        firms = firms_table(city).with_row_index("fi")  # type: ignore[arg-type]
+        if getattr(self, "_firms_cache", (None, None))[0] != year:
+            self._firms_cache = (year, firms_table(city).with_row_index("fi"))  # type: ignore[arg-type]
+        firms = self._firms_cache[1]
         # the register as known on the round date: closures after it are not yet known
         out["firms"] = firms.filter(pl.col("fi").is_in(sel)).drop("fi")
         for name in ("financials", "ip", "credentials", "stats_roster"):
@@ -348,12 +350,19 @@ class RecognitionProcess:
         eng, cov = pop.engagement[fi], pop.coverage[fi]
         base = np.select([verdict == "met", verdict == "undetermined"], [1.0, 0.6], 0.03)
         ladder = 0.5 * (lvl[fi] >= TIER_INDEX[tier] - 1)
-        p_apply = base * _sig(APPLY[tier] + 1.2 * eng + 0.8 * cov + ladder)
+        # firms aiming higher (R&D-heavy, ready for 专精特新) apply to the bottom rungs first
+        ambition = (
+            1.5 * self._prefilter("specialized", v, pop)[fi]
+            if tier in ("innovative", "tech_sme")
+            else 0.0
+        )
+        p_apply = base * _sig(APPLY[tier] + 1.2 * eng + 0.8 * cov + ladder + ambition)
         applied = rng.random(len(fi)) < p_apply
         a_fi, a_v = fi[applied], verdict[applied]
         merit = (
             np.select([a_v == "met", a_v == "undetermined"], [1.0, 0.55], 0.0)
-            + 0.004 * score[applied]
+            + 0.01 * score[applied]
+            + (0.5 * self._prefilter("specialized", v, pop)[a_fi] if tier == "innovative" else 0.0)
             + 0.25 * pop.engagement[a_fi]
             + rng.normal(0.0, 0.3, len(a_fi))
         )
