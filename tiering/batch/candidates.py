@@ -21,7 +21,14 @@ from pathlib import Path
 
 import polars as pl
 
-from tiering.batch.scores import FLAG_COLUMNS, FLAG_LABELS, GAP_STATUSES, TIER_LABELS, gap_text_expr
+from tiering.batch.scores import (
+    FLAG_COLUMNS,
+    FLAG_LABELS,
+    GAP_STATUSES,
+    TIER_LABELS,
+    gap_text_expr,
+    with_labels,
+)
 
 __all__ = ["TARGETS", "CandidateError", "Target", "load_candidates", "select_candidates"]
 
@@ -209,17 +216,24 @@ def _target_gaps(
         return chosen.select("uscc", pl.col(fallback).alias("gap_text_target"))
     lf = criteria.lazy()
     cols = lf.collect_schema().names()
+    lf = lf.with_columns(
+        pl.col(c).cast(pl.String) for c in ("pack", "criterion_id", "status", "unit") if c in cols
+    )
     wanted = lf.filter(pl.col("uscc").is_in(chosen["uscc"].implode()))
     if pack_col is not None and pack_col in chosen.columns:
         packs = chosen.select("uscc", pl.col(pack_col).alias("_pack")).lazy()
-        wanted = wanted.join(packs, on="uscc").filter(pl.col("pack") == pl.col("_pack"))
+        wanted = wanted.join(packs, on="uscc").filter(
+            (pl.col("pack") == pl.col("_pack")) | (pl.col("pack") == "EL")
+        )
     elif spec.gap_pack_prefix:
         wanted = wanted.filter(pl.col("pack").str.starts_with(spec.gap_pack_prefix))
     else:
         return empty
+    wanted = with_labels(wanted.filter(pl.col("status").is_in(GAP_STATUSES)))
     return (
-        wanted.filter(pl.col("status").is_in(GAP_STATUSES))
-        .select("uscc", "status", gap_text_expr(cols).alias("text"))
+        wanted.select(
+            "uscc", "status", gap_text_expr(wanted.collect_schema().names()).alias("text")
+        )
         .sort(pl.col("status") != "unmet", maintain_order=True)  # shortfalls before unknowns
         .group_by("uscc", maintain_order=True)
         .agg(pl.col("text").unique(maintain_order=True).str.join("；").alias("gap_text_target"))

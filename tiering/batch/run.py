@@ -27,7 +27,7 @@ from tiering.batch.candidates import TARGETS, select_candidates
 from tiering.batch.export import export_candidates
 from tiering.batch.manifest import Manifest, file_sha256
 from tiering.batch.runfolder import building, complete_runs, make_run_id
-from tiering.batch.scores import build_scores
+from tiering.batch.scores import assemble_scores, criteria_chunks, next_packs, write_criteria
 from tiering.batch.stages import ModelOutput, Stages, input_files, pack_versions
 from tiering.batch.summary import StageProgress
 from tiering.errors import TieringError
@@ -97,6 +97,10 @@ def run_batch(
         json.dumps({"as_of": as_of.isoformat(), "inputs": hashes}, sort_keys=True).encode()
     ).hexdigest()
     run_id = make_run_id(as_of, fingerprint, created)
+    suffix = 1
+    while (runs_dir / run_id).exists():  # same inputs rerun within the same second
+        suffix += 1
+        run_id = f"{make_run_id(as_of, fingerprint, created)}-{suffix}"
     m = Manifest(run_id, as_of, created)
     m.tool = {"package": "wuhan-tiering", "version": _version(), "inputs_fingerprint": fingerprint}
 
@@ -119,10 +123,9 @@ def run_batch(
                 raise BatchError("评估数据中企业重复（uscc 不唯一）", field="uscc")
         with bar.step("规则判定"), m.stage("rules"):
             assessment = stages.rules(frame, as_of)
-            criteria = _collect(assessment.criteria)
             tiers = _collect(assessment.tiers)
             firms = _collect(assessment.firms)
-            m.packs = pack_versions(tiers["pack"].unique().to_list())
+            m.packs = pack_versions(tiers["pack"].cast(pl.String).unique().to_list())
         with bar.step("模型评分"), m.stage("models"):
             if use_models:
                 out = stages.models(frame, valid, as_of)
@@ -132,26 +135,38 @@ def run_batch(
             predictions = out.predictions
             if not out.info.get("used"):
                 say.print(f"[yellow]未使用模型：{out.info.get('reason')}；本次仅按规则评分。[/]")
-        with bar.step("汇总结果"), m.stage("assemble"):
-            scores, criteria = build_scores(frame, criteria, tiers, firms, predictions)
-        firms_in = m.tables["firms"]["rows_in"]
         m.counts = {
-            "firms_in": firms_in,
+            "firms_in": m.tables["firms"]["rows_in"],
             "firms_quarantined": m.tables["firms"]["rows_quarantined"],
             "firms_out_of_scope": m.tables["firms"]["rows_valid"] - frame.height,
             "scored": frame.height,
-            "criteria_rows": criteria.height,
             "tier_rows": tiers.height,
             "quarantine_reasons": quarantine.height,
         }
-        per_firm = {"frame": frame.height, "rule_firms": firms.height, "scores": scores.height}
-        if predictions is not None:
-            per_firm["predictions"] = predictions.height
-        m.reconcile(per_firm)
-
         with bar.step("写出运行目录"), building(runs_dir, run_id) as tmp:
+            with m.stage("criteria"):
+                written = write_criteria(
+                    criteria_chunks(assessment),
+                    tmp / "criteria.parquet",
+                    next_packs(tiers, firms),
+                    ROW_GROUP_ROWS,
+                )
+            with m.stage("assemble"):
+                scores = assemble_scores(
+                    frame, tiers, firms, predictions, written.offsets, written.gaps
+                )
+            m.counts["criteria_rows"] = written.rows
+            per_firm = {
+                "frame": frame.height,
+                "rule_firms": firms.height,
+                "criteria_firms": written.offsets.height,
+                "scores": scores.height,
+            }
+            if predictions is not None:
+                per_firm["predictions"] = predictions.height
+            m.reconcile(per_firm)
             _write_outputs(
-                tmp, m, scores, criteria, tiers, quarantine, result.report, candidates_top
+                tmp, m, scores, written.rows, tiers, quarantine, result.report, candidates_top
             )
         run_dir = runs_dir / run_id
 
@@ -169,7 +184,7 @@ def _write_outputs(
     tmp: Path,
     m: Manifest,
     scores: pl.DataFrame,
-    criteria: pl.DataFrame,
+    criteria_rows: int,
     tiers: pl.DataFrame,
     quarantine: pl.DataFrame,
     report: dict[str, Any],
@@ -177,7 +192,7 @@ def _write_outputs(
 ) -> None:
     """Every file of the run folder; ``manifest.json`` last, with the others' hashes."""
     with m.stage("write"):
-        _write_files(tmp, m, scores, criteria, tiers, quarantine, report, candidates_top)
+        _write_files(tmp, m, scores, criteria_rows, tiers, quarantine, report, candidates_top)
     (tmp / "manifest.json").write_text(m.to_json(), encoding="utf-8")
 
 
@@ -185,14 +200,13 @@ def _write_files(
     tmp: Path,
     m: Manifest,
     scores: pl.DataFrame,
-    criteria: pl.DataFrame,
+    criteria_rows: int,
     tiers: pl.DataFrame,
     quarantine: pl.DataFrame,
     report: dict[str, Any],
     candidates_top: int,
 ) -> None:
     scores.write_parquet(tmp / "scores.parquet", statistics=True)
-    criteria.write_parquet(tmp / "criteria.parquet", row_group_size=ROW_GROUP_ROWS, statistics=True)
     tiers.write_parquet(tmp / "tiers.parquet")
     quarantine.write_parquet(tmp / "quarantine.parquet")
     (tmp / "validation.json").write_text(
@@ -214,7 +228,7 @@ def _write_files(
         )
     rows = {
         "scores.parquet": scores.height,
-        "criteria.parquet": criteria.height,
+        "criteria.parquet": criteria_rows,
         "tiers.parquet": tiers.height,
         "quarantine.parquet": quarantine.height,
     }

@@ -9,7 +9,7 @@ replaces one field with ``dataclasses.replace``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -23,6 +23,7 @@ __all__ = [
     "Stages",
     "input_files",
     "pack_versions",
+    "predict_with_registry",
 ]
 
 
@@ -76,16 +77,82 @@ def _rules(frame: pl.DataFrame, as_of: date) -> Assessment:
 
 
 def _models(frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame], as_of: date) -> ModelOutput:
-    """Predict with the registered ``champion`` models; rules only (and why) when there are none."""
+    """Predict with the registered ``champion`` models; rules only (and why) when there are none.
+
+    Uses ``models.serving`` (``load_champions`` / ``predict`` / ``describe``) when the models part
+    provides it, otherwise the registry directly: each target's champion is loaded (its SHA-256
+    checked by ``models.registry.load_model``) and scores every firm.
+    """
     try:
         from models import serving  # type: ignore[attr-defined]
+    except ImportError:
+        serving = None
+    if serving is not None and hasattr(serving, "load_champions"):
+        champions = serving.load_champions()
+        if not champions:
+            return ModelOutput(None, {"used": False, "reason": "注册表中没有 champion 模型"})
+        predictions = serving.predict(champions, frame)
+        return ModelOutput(predictions, {"used": True, "items": serving.describe(champions)})
+    try:
+        from models.registry import load_model
+        from models.targets import TARGETS
     except ImportError as exc:
         return ModelOutput(None, {"used": False, "reason": f"模型组件不可用（{exc.name}）"})
-    champions = serving.load_champions()
-    if not champions:
+    return predict_with_registry(frame, as_of, load_model, TARGETS)
+
+
+def predict_with_registry(
+    frame: pl.DataFrame,
+    as_of: date,
+    load_model: Callable[..., Any],
+    targets: Sequence[str],
+    *,
+    reasons_top: int = 2_000,
+    flag_threshold: float = 0.5,
+) -> ModelOutput:
+    """``p_<target>`` for every firm, ``<target>_learned`` flags, and top reasons for the firms
+    at the head of each target's list (explaining every firm would cost firms × features)."""
+    import numpy as np
+
+    from models.dataset import model_frame
+    from models.reasons import explain_frame
+
+    loaded: dict[str, tuple[Any, Any]] = {}
+    for target in targets:
+        try:
+            loaded[target] = load_model(target, "champion")
+        except Exception as exc:  # no such model / alias: that target is simply not scored
+            if type(exc).__name__ == "ModelIntegrityError":
+                raise
+    if not loaded:
         return ModelOutput(None, {"used": False, "reason": "注册表中没有 champion 模型"})
-    predictions = serving.predict(champions, frame=frame, tables=tables, as_of=as_of)
-    return ModelOutput(predictions, {"used": True, "items": serving.describe(champions)})
+    X = model_frame(frame, as_of.year).collect()
+    out = frame.select("uscc")
+    reasons: list[list[str]] = [[] for _ in range(frame.height)]
+    items = []
+    for target, (model, mv) in loaded.items():
+        p = np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
+        out = out.with_columns(pl.Series(f"p_{target}", p))
+        if target in ("upsize", "delist"):
+            out = out.with_columns(
+                (pl.col(f"p_{target}") >= flag_threshold).alias(f"{target}_learned")
+            )
+        head = np.argsort(-p, kind="stable")[:reasons_top]
+        texts = explain_frame(model, X[head.tolist()]).to_list()
+        for i, t in zip(head.tolist(), texts, strict=True):
+            reasons[i].extend(t or [])
+        items.append(
+            {
+                "target": target,
+                "name": getattr(mv, "name", None),
+                "version": str(getattr(mv, "version", "")),
+                "sha256": (getattr(mv, "tags", None) or {}).get("sha256"),
+            }
+        )
+    out = out.with_columns(
+        pl.Series("reasons", [r or None for r in reasons], dtype=pl.List(pl.String))
+    )
+    return ModelOutput(out, {"used": True, "items": items, "flag_threshold": flag_threshold})
 
 
 def pack_versions(packs: list[str]) -> dict[str, dict[str, Any]]:

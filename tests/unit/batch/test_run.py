@@ -57,6 +57,7 @@ def test_run_writes_complete_folder_and_publishes(
         "features",
         "rules",
         "models",
+        "criteria",
         "assemble",
         "write",
     }
