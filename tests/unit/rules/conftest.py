@@ -54,12 +54,12 @@ BASE: dict[str, Any] = {
     "iso9001": True,
     "own_brand": True,
     "standards_participation": False,
-    "standard_led_year": None,
+    "standard_led_year": 0,  # 0 = never (null would mean unknown)
     "sci_award_level": "none",
     "sci_award_rank": None,
     "sci_award_year": None,
     "maker_china_rank": None,
-    "maker_china_year": None,
+    "maker_china_year": 0,  # 0 = never
     "niche_years": 6.0,
     "niche_domain": "foundation",
     "sei_product": None,
