@@ -26,6 +26,7 @@ from models.targets import TARGETS
 
 __all__ = [
     "DEFAULT_PARAMS",
+    "MIN_POSITIVES",
     "BacktestResult",
     "backtest",
     "fit_target",
@@ -34,6 +35,8 @@ __all__ = [
 ]
 
 DEFAULT_PARAMS: dict[str, Any] = {"max_iter": 200, "learning_rate": 0.1, "max_leaf_nodes": 31}
+# Below this many positives in the training years a target is not modelled (rules only).
+MIN_POSITIVES = 10
 
 
 def split_years(years: Sequence[int]) -> list[tuple[list[int], int, int]]:
@@ -80,17 +83,25 @@ def train_all(
     until: int | None = None,
     targets: Sequence[str] = TARGETS,
     params: Mapping[str, Any] | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> dict[str, TierScorer]:
-    """Final models: train on years ≤ until−1, calibrate on ``until`` (default: latest year)."""
+    """Final models: train on years ≤ until−1, calibrate on ``until`` (default: latest year).
+
+    A target with fewer than ``MIN_POSITIVES`` positives in its training years is not modelled;
+    the reason is written to ``skipped`` (the batch then reports it as rules-only).
+    """
     out: dict[str, TierScorer] = {}
     for t in targets:
-        years = sorted(set(panel.rows(t, panel.years)["year"].to_list()))
+        rows = panel.rows(t, panel.years)
         if until is not None:
-            years = [y for y in years if y <= until]
-        if len(years) < 2:
-            raise ValueError(
-                f"{t}: need at least two years with outcomes (train + calibrate), have {years}"
-            )
+            rows = rows.filter(pl.col("year") <= until)
+        years = sorted(set(rows["year"].to_list()))
+        n_pos = rows.filter(pl.col("year").is_in(years[:-1]))[f"y_{t}"].sum() if years else 0
+        if len(years) < 2 or n_pos < MIN_POSITIVES:
+            why = f"训练年份 {years[:-1]} 正样本 {n_pos} 个（至少需 {MIN_POSITIVES} 个，且需另一年校准）"
+            if skipped is not None:
+                skipped[t] = why
+            continue
         out[t] = fit_target(panel, t, years[:-1], years[-1], params)
     return out
 
@@ -128,7 +139,7 @@ def backtest(
         for train_years, cal, test in split_years(years):
             test_rows, Xt, yt = _xy(panel, t, [test])
             _, Xtr, ytr = _xy(panel, t, train_years)
-            if len(np.unique(ytr)) < 2 or len(yt) == 0:
+            if ytr.sum() < MIN_POSITIVES or len(yt) == 0:
                 continue
             n_firms = panel.frame.filter(pl.col("year") == test).height
             kw = {"n_firms": n_firms} | ({"city_firms": city_firms} if city_firms else {})

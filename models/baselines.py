@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-__all__ = ["four_above_line", "logistic_baseline", "naive_roster_score", "rule_score"]
+__all__ = ["four_above_line", "logistic_baseline", "naive_roster_score", "rule_scores"]
 
 
 def _signed_log(x: np.ndarray) -> np.ndarray:
@@ -116,33 +116,38 @@ def naive_roster_score(frame: pl.DataFrame, target: str) -> np.ndarray:
 _VERDICT_RANK = {"met": 2.0, "undetermined": 1.0, "unmet": 0.0}
 
 
-def rule_score(
-    frame: pl.DataFrame, target: str, as_of: date, *, packs: Sequence[str] | None = None
-) -> np.ndarray:
-    """Rule-engine closeness to ``target``: verdict rank + share of the tier's criteria met.
+def rule_scores(
+    frame: pl.DataFrame, as_of: date, targets: Sequence[str], *, packs: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Rule-engine closeness to each tier target: verdict rank + share of its criteria met.
 
-    Raises ImportError while the rule engine (issue 2) is not installed.
+    One ``assess`` call serves every target. Raises ImportError while the rule engine (issue 2)
+    is not installed.
     """
     from tiering.engine import assess  # issue 2
 
     result = assess(frame, as_of, packs=packs)
     tiers = result.tiers.lazy() if isinstance(result.tiers, pl.DataFrame) else result.tiers
     crit = result.criteria.lazy() if isinstance(result.criteria, pl.DataFrame) else result.criteria
-    tiers = tiers.filter(pl.col("tier") == target)
-    verdict = tiers.group_by("uscc").agg(
+    tiers = tiers.filter(pl.col("tier").is_in(list(targets)))
+    verdict = tiers.group_by("uscc", "tier").agg(
         pl.col("verdict").replace_strict(_VERDICT_RANK, default=0.0, return_dtype=pl.Float64).max()
     )
     share = (
-        crit.join(tiers.select("uscc", "pack"), on=["uscc", "pack"])
-        .group_by("uscc")
+        crit.join(tiers.select("uscc", "pack", "tier"), on=["uscc", "pack"])
+        .group_by("uscc", "tier")
         .agg((pl.col("status") == "met").mean().alias("share"))
     )
-    s = (
-        frame.lazy()
-        .select("uscc")
-        .join(verdict, on="uscc", how="left", maintain_order="left")
-        .join(share, on="uscc", how="left", maintain_order="left")
-        .select((pl.col("verdict").fill_null(0.0) + pl.col("share").fill_null(0.0)).alias("s"))
+    score = (
+        verdict.join(share, on=["uscc", "tier"], how="left")
+        .select("uscc", "tier", (pl.col("verdict") + pl.col("share").fill_null(0.0)).alias("s"))
         .collect()
     )
-    return s["s"].to_numpy()
+    base = frame.select("uscc")
+    out = {}
+    for t in targets:
+        s = base.join(
+            score.filter(pl.col("tier") == t), on="uscc", how="left", maintain_order="left"
+        )
+        out[t] = s["s"].fill_null(0.0).to_numpy()
+    return out

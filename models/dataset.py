@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import polars as pl
 
 from models.targets import TARGETS, TIER_TARGETS, make_targets
@@ -25,10 +26,12 @@ from tiering.frame import FRAME_COLUMNS
 __all__ = [
     "FeatureSpec",
     "Panel",
+    "baseline_scores",
     "build_panel",
     "encode_frame",
     "feature_specs",
     "model_frame",
+    "snapshot",
 ]
 
 ID_COLUMNS = ("uscc", "name", "district", "industry", "section")
@@ -176,14 +179,24 @@ def encode_frame(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
     return lf.with_columns(exprs)
 
 
-def model_frame(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
-    """§11 frame → model features (``features.model_features`` when issue 5 provides it)."""
+def model_frame(
+    frame: pl.DataFrame | pl.LazyFrame,
+    year: int,
+    tables: Mapping[str, pl.LazyFrame | pl.DataFrame] | None = None,
+) -> pl.LazyFrame:
+    """§11 frame as of 1 January ``year`` → model features (+ GB/T 4754 ``section``).
+
+    Uses ``features.model_features`` (issue 5) when installed, else :func:`encode_frame`.
+    """
     try:
-        from features import model_features  # type: ignore[attr-defined]
+        from features import model_features
     except ImportError:
         model_features = None
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
-    out = model_features(lf) if model_features is not None else encode_frame(lf, year)
+    if model_features is not None:
+        out = model_features(lf, as_of=date(year, 1, 1), tables=tables)
+    else:
+        out = encode_frame(lf, year)
     out = out.lazy() if isinstance(out, pl.DataFrame) else out
     if "section" not in out.collect_schema().names():
         from tiering.codes import industries
@@ -218,25 +231,62 @@ class Panel:
         return {s.name: s.direction(target) for s in self.specs if s.direction(target)}
 
 
-def build_panel(tables: Mapping[str, pl.LazyFrame | pl.DataFrame], years: Iterable[int]) -> Panel:
-    """One snapshot per target year Y (features as of 1 January Y) with the targets of Y."""
+def baseline_scores(frame: pl.DataFrame, year: int) -> pl.DataFrame:
+    """``rule_<target>`` ranking scores of the baselines (null where the rule engine is absent)."""
+    from models.baselines import naive_roster_score, rule_scores
+
+    cols = {}
+    try:
+        scores = rule_scores(frame, date(year, 1, 1), TIER_TARGETS)
+    except ImportError:
+        scores = {t: np.full(frame.height, np.nan) for t in TIER_TARGETS}
+    for t in TIER_TARGETS:
+        cols[f"rule_{t}"] = scores[t]
+    for t in ("upsize", "delist"):
+        cols[f"rule_{t}"] = naive_roster_score(frame, t)
+    return pl.DataFrame(cols).fill_nan(None)
+
+
+def snapshot(tables: Mapping[str, pl.LazyFrame | pl.DataFrame], year: int) -> pl.DataFrame:
+    """The point-in-time §11 frame as of 1 January ``year`` (with history columns if supported)."""
+    import inspect
+
     from features.asof import assessment_frame
 
+    kw = {"history": True} if "history" in inspect.signature(assessment_frame).parameters else {}
+    return assessment_frame(tables, date(year, 1, 1), **kw).collect()
+
+
+def build_panel(
+    tables: Mapping[str, pl.LazyFrame | pl.DataFrame],
+    years: Iterable[int],
+    *,
+    baselines: bool = True,
+) -> Panel:
+    """One snapshot per target year Y (features as of 1 January Y) with the targets of Y.
+
+    ``baselines`` adds the ``rule_<target>`` scores the backtest compares against (running the
+    rule engine per year); training alone does not need them.
+    """
     specs = feature_specs()
     parts = []
     for y in sorted(set(years)):
-        frame = assessment_frame(tables, date(y, 1, 1))
+        frame = snapshot(tables, y)
         feats = model_frame(frame, y)
         tgt = make_targets(frame, tables, y)
-        parts.append(
+        part = (
             feats.join(tgt, on="uscc", how="left", maintain_order="left")
             .with_columns(pl.lit(y, dtype=pl.Int32).alias("year"))
             .collect()
         )
+        if baselines:
+            part = pl.concat([part, baseline_scores(frame, y)], how="horizontal")
+        parts.append(part)
     frame = pl.concat(parts, how="diagonal_relaxed")
     names = [s.name for s in specs if s.name in frame.columns]
     keep = [c for c in ID_COLUMNS if c in frame.columns]
     tcols = [c for t in TARGETS for c in (f"at_risk_{t}", f"y_{t}")]
-    frame = frame.select(*keep, "year", *names, *tcols)
+    rcols = [f"rule_{t}" for t in TARGETS if f"rule_{t}" in frame.columns]
+    frame = frame.select(*keep, "year", *names, *tcols, *rcols)
     specs_in = tuple(s for s in specs if s.name in names)
     return Panel(frame=frame, features=tuple(names), specs=specs_in)

@@ -176,6 +176,14 @@ class TierScorer(ClassifierMixin, BaseEstimator):
         self.feature_names_ = names or [f"x{i}" for i in range(self.n_features_in_)]
         cst = self._constraints(self.feature_names_)
         rng = np.random.default_rng(self.random_state)
+        # A feature unknown for every training row carries no information; binning cannot handle
+        # it, so it is held constant (never split on) — at prediction its value is then ignored.
+        self.empty_features_ = (
+            np.flatnonzero(np.isnan(Xm).all(axis=0)) if len(Xm) else np.array([], int)
+        )
+        if len(self.empty_features_):
+            Xm = Xm.copy()
+            Xm[:, self.empty_features_] = 0.0
         Xs, ys, ws = self._sample(Xm, y, sample_weight, rng)
         binary = len(self.classes_) == 2
         self.estimator_ = HistGradientBoostingClassifier(
