@@ -107,7 +107,7 @@ def test_empty_file_raises(tmp_path):
 
 def test_two_headers_for_one_column_raise(tmp_path):
     (tmp_path / "f.csv").write_text("统一社会信用代码,营业收入,营业总收入,年度\n", encoding="utf-8")
-    with pytest.raises(ReadError, match="营业收入.*营业总收入"):
+    with pytest.raises(ReadError, match=r"营业收入.*营业总收入"):
         read_table(tmp_path / "f.csv", "financials")
 
 
