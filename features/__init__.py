@@ -6,5 +6,8 @@ stacks frames over many assessment dates. All three are lazy polars and point-in
 """
 
 from features.asof import assessment_frame
+from features.catalog import CATALOG, feature_names
+from features.model_features import model_features
+from features.panel import training_panel
 
-__all__ = ["assessment_frame"]
+__all__ = ["CATALOG", "assessment_frame", "feature_names", "model_features", "training_panel"]
