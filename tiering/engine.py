@@ -389,7 +389,7 @@ def assess(
     derived = {"industry_section", "industry_division", "sei_field", "size_class"}
     casts, _ = _check_and_cast(schema, {k: v for k, v in needed.items() if k not in derived})
     lf = lf.with_columns(casts)
-    lf = lf.join(_industry_table().lazy(), on="industry", how="left")
+    lf = lf.join(_industry_table().lazy(), on="industry", how="left", maintain_order="left")
     sei = (
         pl.when(pl.col("_sei") & pl.col("_sei_partial").not_())
         .then(True)
