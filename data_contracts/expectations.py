@@ -19,7 +19,7 @@ null rates of the batch checks, never quarantined. Only key columns must be non-
 
 >>> rules = table_expectations("financials")
 >>> [r["meta"]["rule"] for r in rules if r["kwargs"].get("column") == "revenue"]
-['MONEY-NEG']
+['COLUMN-MISSING', 'MONEY-NEG']
 """
 
 from __future__ import annotations
