@@ -63,7 +63,7 @@ def load_state(settings: Settings) -> ApiState:
         store.upgrade()
     except Exception as exc:  # the store may be read-only or unreachable; /readyz says so
         problems["store"] = f"存储无法初始化：{type(exc).__name__}"
-    repo = Repository(store)
+    repo = Repository(store, cache_dir=settings.home / "api-cache")
     state = ApiState(
         settings=settings,
         repo=repo,

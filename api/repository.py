@@ -10,15 +10,19 @@ of the run's memory-mapped ``criteria.arrow`` (``tiering.store.criteria_index``)
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from sqlalchemy import select, text
 
+from api.criteria_cache import MappedCriteria
 from tiering.store import FirmRecord, Principal, RunInfo, Store, open_index
 from tiering.store.models import FirmResult
+from tiering.store.publish import FIRM_COLUMNS
 
 __all__ = ["INDEX_COLUMNS", "AuditRecord", "Repository"]
 
@@ -47,11 +51,30 @@ class AuditRecord:
     firms: tuple[str, ...]
 
 
+class _Row:
+    """Adapter so ``FirmRecord.from_row`` accepts a plain DBAPI row."""
+
+    __slots__ = ("_mapping",)
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+
+
 class Repository:
     """Store access for the API (thread-safe: an engine, no shared session)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, cache_dir: Path | None = None) -> None:
         self.store = store
+        self.cache_dir = cache_dir
+        self._local = threading.local()
+        self._mapped: tuple[str, MappedCriteria] | None = None
+        style = store.engine.dialect.paramstyle
+        marks = ("?", "?") if style == "qmark" else ("%(run_id)s", "%(uscc)s")
+        self._firm_sql = (
+            f"SELECT {', '.join(FIRM_COLUMNS)} FROM firm_results "
+            f"WHERE run_id = {marks[0]} AND uscc = {marks[1]}"
+        )
+        self._qmark = style == "qmark"
 
     def ping(self) -> bool:
         """True when the store answers and its schema is current."""
@@ -80,13 +103,46 @@ class Repository:
         return pl.concat(frames)
 
     def firm(self, run_id: str, uscc: str) -> FirmRecord | None:
-        """One firm's full result row (primary-key read)."""
-        return self.store.firm_result(uscc, run_id)
+        """One firm's full result row: a primary-key read on a per-thread DBAPI connection.
+
+        Why raw DBAPI: the look-up path runs this once per request; SQLAlchemy's statement and
+        result machinery costs ~15x the query itself on SQLite (0.7 ms vs 0.05 ms).
+        """
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self.store.engine.raw_connection()
+        params: Any = (run_id, uscc) if self._qmark else {"run_id": run_id, "uscc": uscc}
+        cur = conn.cursor()
+        try:
+            cur.execute(self._firm_sql, params)
+            row = cur.fetchone()
+        except Exception:
+            self._local.conn = None  # a broken connection is not reused
+            conn.invalidate()
+            raise
+        finally:
+            cur.close()
+        if not self._qmark:
+            conn.rollback()  # end the read transaction (PostgreSQL)
+        if row is None:
+            return None
+        return FirmRecord.from_row(_Row(dict(zip(FIRM_COLUMNS, row, strict=True))))
+
+    def prepare_criteria(self, run: RunInfo) -> None:
+        """Map the run's criteria for O(1) slices (converting them once into the cache folder)."""
+        source = Path(run.run_dir) / "criteria.parquet"
+        if self.cache_dir is None or not source.is_file():
+            self._mapped = None
+            return
+        arrow = self.cache_dir / run.run_id / "criteria.arrow"
+        self._mapped = (run.run_id, MappedCriteria.build(source, arrow))
 
     def criteria(self, run: RunInfo, firm: FirmRecord) -> list[dict[str, Any]]:
-        """The firm's criterion rows, sliced from the run folder's ``criteria.arrow``."""
+        """The firm's criterion rows: from the mapped cache, else from the run folder."""
         if firm.criteria_offset is None or not firm.criteria_count:
             return []
+        if self._mapped is not None and self._mapped[0] == run.run_id:
+            return self._mapped[1].slice(firm.criteria_offset, firm.criteria_count)
         try:
             index = open_index(run.run_dir)
         except FileNotFoundError:  # folder pruned: the stored row still answers

@@ -156,6 +156,12 @@ class ApiState:
             self.problems["run"] = "尚无已发布的批次"
             return
         if self.run is None or self.run.run_id != run.run_id:
+            try:
+                self.repo.prepare_criteria(run)
+            except Exception as exc:  # criteria stay readable from the run folder, slower
+                log.warning(
+                    "criteria_cache_failed", extra={"fields": {"exc_type": type(exc).__name__}}
+                )
             self.index = FirmIndex(run.run_id, run.as_of, self.repo.firm_index(run.run_id))
             self.run = run
         self.problems.pop("run", None)

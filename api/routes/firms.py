@@ -9,6 +9,7 @@ audited.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
@@ -18,9 +19,12 @@ from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import FirmDetail, FirmPage, FirmSummary, RunRef
 from api.views import build_firm
 from tiering.codes import district_name
+from tiering.store import FirmRecord
 from tiering.uscc import validate
 
 __all__ = ["router"]
+
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(FirmRecord))
 
 router = APIRouter(prefix="/firms", tags=["企业"])
 
@@ -55,7 +59,7 @@ async def get_firm(
         raise ApiError(404, "未找到该企业")
     confidential = is_confidential(caller)
     firm = build_firm(
-        record.as_dict(),
+        {f: getattr(record, f) for f in _RECORD_FIELDS},  # shallow: as_dict() deep-copies
         repo.criteria(run, record),
         confidential=confidential,
         run=RunRef(run_id=run.run_id, as_of=run.as_of),

@@ -1,0 +1,282 @@
+"""API load benchmark: one uvicorn worker on 127.0.0.1, loopback load, printed numbers.
+
+Targets (issue #8): look-up >= 1,000 req/s with p99 <= 25 ms; what-if >= 300 req/s with p99 <= 50
+ms; memory flat over a soak. The bench builds a synthetic published run (``api.testing``) in a
+temporary home, creates one bureau and one station key, starts ``tiering serve`` as a child process
+bound to 127.0.0.1 only, drives it with an asyncio keep-alive HTTP/1.1 client (a few hundred lines
+of Python would cost more CPU than the server under test, so the client speaks raw HTTP over
+``asyncio`` streams; ``httpx`` is used for set-up and sanity checks), and stops the server. Every
+phase is bounded in request count and time.
+
+    python -m bench.bench_api                # quick: ~1 min
+    python -m bench.bench_api --soak         # + 5-minute memory soak
+    python -m bench.bench_api --soak-seconds 60 --firms 50000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Conn:
+    """One keep-alive HTTP/1.1 connection speaking just enough HTTP for the bench."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader, self.writer = reader, writer
+
+    @classmethod
+    async def open(cls, port: int) -> _Conn:
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        return cls(r, w)
+
+    async def request(self, raw: bytes) -> int:
+        self.writer.write(raw)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line[:15].lower() == b"content-length:":
+                length = int(line[15:])
+        if length:
+            await self.reader.readexactly(length)
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _get(path: str, key: str) -> bytes:
+    return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n\r\n".encode()
+
+
+def _post(path: str, key: str, body: dict) -> bytes:
+    data = json.dumps(body).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-API-Key: {key}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n\r\n"
+    )
+    return head.encode() + data
+
+
+async def _load(
+    port: int, requests: list[bytes], concurrency: int, time_limit: float
+) -> tuple[float, list[float], dict[int, int]]:
+    """Send ``requests`` over ``concurrency`` connections; (elapsed, latencies s, status counts)."""
+    queue = iter(requests)
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    deadline = time.perf_counter() + time_limit
+
+    async def worker() -> None:
+        conn = await _Conn.open(port)
+        try:
+            for raw in queue:
+                if time.perf_counter() > deadline:
+                    break
+                t0 = time.perf_counter()
+                status = await conn.request(raw)
+                latencies.append(time.perf_counter() - t0)
+                statuses[status] = statuses.get(status, 0) + 1
+        finally:
+            conn.close()
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - start, latencies, statuses
+
+
+def _report(name: str, elapsed: float, lat: list[float], statuses: dict[int, int],
+            rate_target: float, p99_target_ms: float) -> bool:  # fmt: skip
+    lat_ms = sorted(x * 1000 for x in lat)
+    rate = len(lat) / elapsed if elapsed else 0.0
+    p50 = statistics.median(lat_ms) if lat_ms else float("nan")
+    p99 = lat_ms[min(len(lat_ms) - 1, int(len(lat_ms) * 0.99))] if lat_ms else float("nan")
+    ok = rate >= rate_target and p99 <= p99_target_ms and set(statuses) == {200}
+    print(
+        f"{name:<10} n={len(lat):>6}  {rate:8.0f} req/s  p50={p50:6.2f} ms  p99={p99:6.2f} ms  "
+        f"status={statuses}  target >= {rate_target:.0f} req/s, p99 <= {p99_target_ms:.0f} ms: "
+        f"{'PASS' if ok else 'FAIL'}"
+    )
+    return ok
+
+
+def _rss_mb(pid: int) -> float:
+    import psutil
+
+    return psutil.Process(pid).memory_info().rss / 2**20
+
+
+def _whatif_body(uscc: str, rng: random.Random) -> dict:
+    revenue = round(rng.uniform(500, 20000), 2)
+    return {
+        "uscc": uscc,
+        "district": uscc[2:8],
+        "industry": "3973",
+        "status": "active",
+        "resident": True,
+        "employees_y1": rng.randint(20, 400),
+        "revenue_y1": revenue,
+        "revenue_y2": round(revenue / 1.1, 2),
+        "revenue_y3": round(revenue / 1.2, 2),
+        "main_revenue_y1": round(revenue * 0.9, 2),
+        "main_revenue_y2": round(revenue * 0.85, 2),
+        "main_revenue_y3": round(revenue * 0.8, 2),
+        "total_assets_y1": round(revenue * 1.3, 2),
+        "total_liabilities_y1": round(revenue * 0.6, 2),
+        "net_profit_y1": round(revenue * 0.08, 2),
+        "rd_expense_y1": round(revenue * 0.05, 2),
+        "rd_expense_y2": round(revenue * 0.045, 2),
+        "rd_staff_y1": rng.randint(2, 60),
+        "class1_ip": rng.randint(0, 5),
+        "class2_ip": rng.randint(0, 10),
+        "niche_years": float(rng.randint(1, 12)),
+        "digital_level": rng.randint(0, 4),
+        "held_innovative": rng.random() < 0.5,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; returns 0 when every target is met."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--firms", type=int, default=20_000, help="firms in the synthetic run")
+    ap.add_argument("--lookups", type=int, default=20_000, help="look-up requests (bounded)")
+    ap.add_argument("--whatifs", type=int, default=3_000, help="what-if requests (bounded)")
+    ap.add_argument("--concurrency", type=int, default=32)
+    ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase, at most")
+    ap.add_argument("--soak", action="store_true", help="memory soak of 5 minutes")
+    ap.add_argument("--soak-seconds", type=float, default=20.0, help="soak length without --soak")
+    args = ap.parse_args(argv)
+    soak_seconds = 300.0 if args.soak else args.soak_seconds
+
+    import httpx
+
+    from api.testing import build_run
+    from tiering.settings import Settings
+    from tiering.store import Store
+
+    home = Path(tempfile.mkdtemp(prefix="tiering-bench-api-"))
+    env = {
+        **os.environ,
+        "TIERING_HOME": str(home),
+        "TIERING_ENV": "development",
+        "TIERING_API_RATE_LIMIT_PER_MINUTE": str(10**9),  # the bench measures throughput
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "true",
+    }
+    settings = Settings(home=home, env="development")
+    store = Store(settings=settings)
+    store.upgrade()
+    t0 = time.perf_counter()
+    run_dir = build_run(
+        home / "runs" / "bench-run", n_firms=args.firms, seed=1, as_of=dt.date(2025, 6, 30)
+    )
+    store.publish_run(run_dir)
+    _, bureau = store.create_principal("bureau", [], "bench bureau")
+    usccs = store.search_firms(page_size=args.firms).items
+    districts = sorted({f.district for f in usccs if f.district})
+    _, station = store.create_principal("station", districts, "bench station")
+    usccs = [f.uscc for f in usccs]
+    store.dispose()
+    print(f"set-up: {args.firms} firms published in {time.perf_counter() - t0:.1f} s ({home})")
+
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tiering.cli.main",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    ok = True
+    try:
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            print("server did not become ready")
+            return 1
+        ready = httpx.get(base + "/readyz").json()
+        print(
+            f"server pid {server.pid} on 127.0.0.1:{port}; ready={ready['ready']} rules={ready['rules']}"
+        )
+        rng = random.Random(7)
+        keys = (bureau, station)
+
+        # warm-up (imports, caches, first what-if compiles the packs)
+        asyncio.run(_load(port, [_get(f"/v1/firms/{u}", bureau) for u in usccs[:200]], 8, 30))
+        asyncio.run(_load(port, [_post("/v1/assess", bureau, _whatif_body(usccs[0], rng))], 1, 60))
+
+        lookups = [_get(f"/v1/firms/{rng.choice(usccs)}", keys[i % 2]) for i in range(args.lookups)]
+        elapsed, lat, st = asyncio.run(_load(port, lookups, args.concurrency, args.time_limit))
+        ok &= _report("look-up", elapsed, lat, st, 1000, 25)
+
+        whatifs = [
+            _post("/v1/assess", keys[i % 2], _whatif_body(rng.choice(usccs), rng))
+            for i in range(args.whatifs)
+        ]
+        elapsed, lat, st = asyncio.run(_load(port, whatifs, args.concurrency, args.time_limit))
+        ok &= _report("what-if", elapsed, lat, st, 300, 50)
+
+        # memory soak: look-ups for soak_seconds, RSS sampled each chunk
+        rss = [_rss_mb(server.pid)]
+        end = time.perf_counter() + soak_seconds
+        n = 0
+        while time.perf_counter() < end:
+            batch = [_get(f"/v1/firms/{rng.choice(usccs)}", keys[i % 2]) for i in range(2000)]
+            _, lat, _ = asyncio.run(
+                _load(port, batch, args.concurrency, max(1.0, end - time.perf_counter()))
+            )
+            n += len(lat)
+            rss.append(_rss_mb(server.pid))
+        half = len(rss) // 2
+        growth = statistics.mean(rss[half:]) - statistics.mean(rss[1 : half + 1] or rss[:1])
+        flat = growth < 0.05 * rss[0] + 20
+        ok &= flat
+        print(
+            f"soak       {soak_seconds:.0f} s, {n} look-ups: RSS start {rss[0]:.0f} MB, max {max(rss):.0f} MB, "
+            f"end {rss[-1]:.0f} MB, second-half growth {growth:+.1f} MB: {'FLAT' if flat else 'GROWING'}"
+        )
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
