@@ -27,7 +27,7 @@ from tiering.batch.candidates import TARGETS, select_candidates
 from tiering.batch.export import export_candidates
 from tiering.batch.manifest import Manifest, file_sha256
 from tiering.batch.runfolder import building, complete_runs, make_run_id
-from tiering.batch.scores import assemble_scores, criteria_chunks, next_packs, write_criteria
+from tiering.batch.scores import assemble_scores, next_packs, write_criteria
 from tiering.batch.stages import ModelOutput, Stages, input_files, pack_versions
 from tiering.batch.summary import StageProgress
 from tiering.errors import TieringError
@@ -146,7 +146,7 @@ def run_batch(
         with bar.step("写出运行目录"), building(runs_dir, run_id) as tmp:
             with m.stage("criteria"):
                 written = write_criteria(
-                    criteria_chunks(assessment),
+                    assessment,
                     tmp / "criteria.parquet",
                     next_packs(tiers, firms),
                     ROW_GROUP_ROWS,

@@ -10,8 +10,7 @@ each firm at its own contiguous rows (``criteria_offset``, ``criteria_count``).
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import polars as pl
 
 from tiering.codes import districts, industries
 from tiering.frame import TIERS
+from tiering.store.criteria_index import criterion_labels
 
 __all__ = [
     "FLAG_COLUMNS",
@@ -29,11 +29,10 @@ __all__ = [
     "CriteriaWritten",
     "assemble_scores",
     "build_scores",
-    "criteria_chunks",
     "criteria_offsets",
-    "criterion_labels",
     "firm_gaps",
     "gap_text_expr",
+    "gaps_from_rows",
     "next_packs",
     "sort_criteria",
     "with_labels",
@@ -155,26 +154,17 @@ def next_packs(tiers: pl.DataFrame, firms: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-@functools.cache
-def criterion_labels() -> pl.DataFrame:
-    """``pack, criterion_id, label`` of every shipped rule pack (for gap text without one)."""
-    from tiering.pack_loader import list_packs, load_pack
-
-    rows = []
-    for pid in list_packs():
-        pack = load_pack(pid)
-        for c in getattr(pack, "criteria", ()) or ():
-            rows.append((pid, c.id, c.label))
-    return pl.DataFrame(rows, schema=["pack", "criterion_id", "label"], orient="row")
-
-
 def with_labels(criteria: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.LazyFrame:
     """Criteria rows with the pack's Chinese ``label`` (left as is when already labelled)."""
     cols = criteria.collect_schema().names()
     if "label" in cols:
         return criteria
     keyed = criteria.with_columns(pl.col("pack", "criterion_id").cast(pl.String))
-    labels = criterion_labels()
+    labels = pl.DataFrame(
+        [(p, c, lab) for (p, c), lab in criterion_labels().items()],
+        schema=["pack", "criterion_id", "label"],
+        orient="row",
+    )
     if isinstance(keyed, pl.LazyFrame):
         return keyed.join(labels.lazy(), on=["pack", "criterion_id"], how="left")
     return keyed.join(labels, on=["pack", "criterion_id"], how="left", maintain_order="left")
@@ -184,16 +174,21 @@ def firm_gaps(criteria: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
     """What each firm lacks for its next tier: open criteria of that tier's pack and of the
     common eligibility (``EL``), as JSON-ready structs and as ``；``-joined plain Chinese."""
     pack = pl.col("pack").cast(pl.String)
-    open_rows = with_labels(
+    return gaps_from_rows(
         criteria.join(packs, on="uscc").filter(
             (pack == pl.col("_next_pack")) | (pack == "EL"),
             pl.col("status").cast(pl.String).is_in(GAP_STATUSES),
         )
     )
+
+
+def gaps_from_rows(open_rows: pl.DataFrame) -> pl.DataFrame:
+    """Per firm ``gaps`` (structs) and ``gaps_text`` from already selected open criteria rows."""
+    open_rows = with_labels(open_rows)  # type: ignore[assignment]
     text = gap_text_expr(open_rows.columns)
     open_rows = open_rows.with_columns(pl.col("pack").cast(pl.String)).select(
         "uscc",
-        pack.alias("pack"),
+        "pack",
         pl.col("criterion_id").cast(pl.String),
         pl.col("status").cast(pl.String),
         text.alias("text"),
@@ -204,62 +199,103 @@ def firm_gaps(criteria: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def criteria_chunks(assessment: Any, chunk_firms: int = 65_536) -> Iterator[pl.DataFrame]:
-    """The long criteria frame in firm-major chunks, never all of it in memory at once.
-
-    The engine builds criteria pack by pack (firm order repeated per criterion); a chunk of
-    ``chunk_firms`` firms is regrouped by firm with a stable integer sort (row ``p`` of a chunk of
-    ``n`` firms belongs to firm ``p mod n``). Assessments without ``criteria_lazy`` (small or
-    hand-built ones) are sorted whole.
-    """
-    wide = getattr(assessment, "wide", None)
-    if wide is None or not hasattr(assessment, "criteria_lazy") or not is_dataclass(assessment):
-        yield sort_criteria(_collect(assessment.criteria))
-        return
-    for start in range(0, max(wide.height, 1), chunk_firms):
-        part = replace(assessment, wide=wide.slice(start, chunk_firms))
-        n = part.wide.height
-        lf = part.criteria_lazy().with_row_index("_p")
-        yield lf.sort(pl.col("_p") % max(n, 1), maintain_order=True).drop("_p").collect()
-
-
 def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
+def _streamable(assessment: Any) -> bool:
+    return (
+        is_dataclass(assessment)
+        and hasattr(assessment, "criteria_lazy")
+        and isinstance(getattr(assessment, "wide", None), pl.DataFrame)
+    )
+
+
+def _firm_major(lf: pl.LazyFrame, n: int) -> pl.LazyFrame:
+    """Regroup a pack-major criteria frame of ``n`` firms by firm (row p is firm p mod n)."""
+    return lf.with_row_index("_p").sort(pl.col("_p") % max(n, 1), maintain_order=True).drop("_p")
+
+
 @dataclass(frozen=True)
 class CriteriaWritten:
-    """What streaming the criteria to disk produced: per-firm offsets and gaps, total rows."""
+    """What writing the criteria produced: per-firm offsets and gaps, total rows."""
 
     offsets: pl.DataFrame
     gaps: pl.DataFrame
     rows: int
 
 
+def _gap_rows(assessment: Any, wide: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
+    """Open criteria (with the rules' gap text) of EL and of each firm's next-tier pack only.
+
+    The engine's gap text is the costly part of the long criteria frame, so it is produced for
+    these rows alone: per pack, on the firms whose next tier that pack decides.
+    """
+    nxt = wide.select("uscc").join(packs, on="uscc", how="left", maintain_order="left")
+    parts = [replace(assessment, wide=wide).criteria_lazy(packs=["EL"])]
+    for pid in sorted(nxt["_next_pack"].drop_nulls().unique().to_list()):
+        mask = (nxt["_next_pack"] == pid).fill_null(False)
+        sub = wide.filter(mask)
+        if sub.height:
+            parts.append(replace(assessment, wide=sub).criteria_lazy(packs=[pid]))
+    return (
+        pl.concat(parts, how="vertical")
+        .filter(pl.col("status").cast(pl.String).is_in(GAP_STATUSES))
+        .collect()
+    )
+
+
 def write_criteria(
-    chunks: Iterable[pl.DataFrame], path: Path, packs: pl.DataFrame, row_group_rows: int
+    assessment: Any,
+    path: Path,
+    packs: pl.DataFrame,
+    row_group_rows: int,
+    *,
+    chunk_firms: int = 131_072,
 ) -> CriteriaWritten:
-    """Stream firm-major criteria chunks to ``path`` (zstd parquet, ``row_group_rows`` per group)."""
+    """Write the long criteria frame to ``path`` grouped by firm; return offsets and gaps.
+
+    With the rule engine's ``Assessment`` the frame is streamed chunk by chunk of firms (never
+    all ~60 M rows in memory) without the engine's per-row gap text, which is produced only for
+    the next-tier and eligibility rows the gaps need (``criteria_for`` phrases the others on
+    demand). Every firm gets the same criteria, so firm ``i`` of a chunk starts at
+    ``base + i × K``; the row count written is checked against ``K × firms``.
+    """
+    if not _streamable(assessment):
+        criteria = sort_criteria(_collect(assessment.criteria))
+        criteria.write_parquet(path, row_group_size=row_group_rows, compression="lz4")
+        return CriteriaWritten(
+            criteria_offsets(criteria), firm_gaps(criteria, packs), criteria.height
+        )
     import pyarrow.parquet as pq
 
-    writer = None
-    offsets, gaps = [], []
-    base = 0
-    try:
-        for chunk in chunks:
-            table = chunk.to_arrow(compat_level=pl.CompatLevel.oldest())
-            if writer is None:
-                writer = pq.ParquetWriter(str(path), table.schema, compression="zstd")
-            writer.write_table(table, row_group_size=row_group_rows)
-            offsets.append(criteria_offsets(chunk).with_columns(pl.col("criteria_offset") + base))
-            gaps.append(firm_gaps(chunk, packs))
-            base += chunk.height
-    finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:
-        raise ValueError("no criteria chunks")
-    return CriteriaWritten(pl.concat(offsets), pl.concat(gaps), base)
+    wide: pl.DataFrame = assessment.wide
+    per_firm = replace(assessment, wide=wide.head(1)).criteria_lazy().select(pl.len()).collect()
+    k = int(per_firm.item()) if wide.height else 0
+    lazies, offsets, gaps = [], [], []
+    for start in range(0, wide.height, chunk_firms):
+        part = wide.slice(start, chunk_firms)
+        lf = replace(assessment, wide=part).criteria_lazy().select(pl.exclude("gap_text"))
+        lazies.append(_firm_major(lf, part.height))
+        offsets.append(
+            part.select(
+                "uscc",
+                (pl.int_range(0, pl.len(), dtype=pl.Int64) * k + start * k).alias(
+                    "criteria_offset"
+                ),
+                pl.lit(k, pl.Int64).alias("criteria_count"),
+            )
+        )
+        gaps.append(gaps_from_rows(_gap_rows(assessment, part, packs)))
+    if not lazies:
+        raise ValueError("no firms to write criteria for")
+    pl.concat(lazies, how="vertical").sink_parquet(
+        path, row_group_size=row_group_rows, compression="lz4", maintain_order=True
+    )
+    rows = pq.ParquetFile(str(path)).metadata.num_rows
+    if rows != k * wide.height:
+        raise AssertionError(f"criteria rows {rows} != {k} criteria × {wide.height} firms")
+    return CriteriaWritten(pl.concat(offsets), pl.concat(gaps), rows)
 
 
 def build_scores(

@@ -14,13 +14,22 @@ from __future__ import annotations
 import bisect
 import functools
 import threading
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["CRITERIA_FILE", "ROW_GROUP_ROWS", "CriteriaIndex", "open_index"]
+__all__ = [
+    "CRITERIA_FILE",
+    "ROW_GROUP_ROWS",
+    "CriteriaIndex",
+    "criterion_labels",
+    "describe",
+    "gap_phrase",
+    "open_index",
+]
 
 CRITERIA_FILE = "criteria.parquet"
 ROW_GROUP_ROWS = 16_384
@@ -78,3 +87,64 @@ def open_index(run_dir: Path | str) -> CriteriaIndex:
     path = Path(run_dir) / CRITERIA_FILE
     with _lock:
         return _cached(str(path.resolve()), path.stat().st_mtime_ns)
+
+
+@functools.cache
+def criterion_labels() -> dict[tuple[str, str], str]:
+    """``(pack, criterion_id) -> Chinese label`` of every shipped rule pack."""
+    from tiering.pack_loader import list_packs, load_pack
+
+    out: dict[tuple[str, str], str] = {}
+    for pid in list_packs():
+        for c in getattr(load_pack(pid), "criteria", ()) or ():
+            out[(pid, c.id)] = c.label
+    return out
+
+
+def _num(x: float) -> str:
+    text = f"{x:.2f}".rstrip("0").rstrip(".")
+    return text if text not in ("", "-0") else "0"
+
+
+def gap_phrase(label: str, status: str | None, gap: float | None, unit: str | None) -> str | None:
+    """Plain-Chinese shortfall of a criterion that is not met (``None`` when it is met).
+
+    >>> gap_phrase("研发费用占比", "unmet", 0.004, "ratio")
+    '研发费用占比差 0.4 个百分点'
+    >>> gap_phrase("营业收入", "unmet", 320.5, "万元")
+    '营业收入差 320.5 万元'
+    >>> gap_phrase("主导产品市场占有率", "manual_review", None, None)
+    '主导产品市场占有率：需人工核实'
+    """
+    if status in (None, "met"):
+        return None
+    if status == "unknown":
+        return f"{label}：数据缺失"
+    if status == "manual_review":
+        return f"{label}：需人工核实"
+    if gap is None:
+        return f"{label}：未达标"
+    if unit == "ratio":
+        return f"{label}差 {_num(gap * 100)} 个百分点"
+    return f"{label}差 {_num(gap)} {unit or ''}".rstrip()
+
+
+def describe(
+    rows: Iterable[dict[str, Any]], gap_texts: Mapping[tuple[str, str], str] | None = None
+) -> list[dict[str, Any]]:
+    """Criterion rows with ``label`` and ``gap_text`` filled in for staff.
+
+    The rules' own wording (``gap_texts``, from the firm's stored gaps, or a ``gap_text`` column)
+    wins; otherwise the shortfall is phrased from the gap and its unit (``gap_phrase``).
+    """
+    labels = criterion_labels()
+    texts = gap_texts or {}
+    out = []
+    for row in rows:
+        key = (str(row.get("pack")), str(row.get("criterion_id")))
+        label = row.get("label") or labels.get(key) or key[1]
+        text = row.get("gap_text") or texts.get(key)
+        if text is None:
+            text = gap_phrase(label, row.get("status"), row.get("gap"), row.get("unit"))
+        out.append({**row, "label": label, "gap_text": text})
+    return out

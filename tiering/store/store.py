@@ -27,7 +27,7 @@ from sqlalchemy import Engine, func, insert, or_, select, update
 from tiering.codes import WUHAN_DISTRICTS
 from tiering.settings import Settings, get_settings
 from tiering.store import migrate
-from tiering.store.criteria_index import open_index
+from tiering.store.criteria_index import describe, open_index
 from tiering.store.engine import make_engine
 from tiering.store.models import ApiPrincipal, AuditLog, FirmResult, QuarantineSummary, Run
 from tiering.store.publish import PublishResult, StoreError, publish_run
@@ -185,7 +185,8 @@ class Store:
         return FirmPage(items, int(total), page, page_size)
 
     def criteria_for(self, uscc: str, run: str | None = None) -> list[dict[str, Any]] | None:
-        """Every criterion row of one firm in ``run`` (default latest), from the run folder.
+        """Every criterion row of one firm in ``run`` (default latest), from the run folder,
+        with its Chinese ``label`` and, when not met, its ``gap_text`` in plain Chinese.
 
         ``None`` when the firm is not in the run; ``FileNotFoundError`` when the run folder's
         ``criteria.parquet`` is gone (runs whose folders were deleted keep their firm rows only).
@@ -197,7 +198,11 @@ class Store:
             return []
         info = self.get_run(record.run_id)
         assert info is not None
-        return open_index(info.run_dir).slice(record.criteria_offset, record.criteria_count)
+        rows = open_index(info.run_dir).slice(record.criteria_offset, record.criteria_count)
+        texts = {
+            (g["pack"], g["criterion_id"]): g["text"] for g in record.gaps or () if g.get("text")
+        }
+        return describe(rows, texts)
 
     def quarantine_summary(self, run: str | None = None) -> list[dict[str, Any]]:
         """Quarantined rows of ``run`` (default latest) by table and rule."""

@@ -1,0 +1,80 @@
+"""Bench: ``tiering score`` over 1,000,000 firms end to end (target <= 60 s, <= 8 GB peak).
+
+Run: ``.venv/bin/python bench/bench_score.py [n_firms] [--gx off|sample] [--models]``. Builds a clean
+contract-typed batch with ``bench_validate.build_tables`` (vectorised; the simulator would take
+minutes at this size), writes it as parquet to a temporary folder, then times
+``tiering.batch.run_batch`` exactly as the CLI runs it: read → validate → features → rules →
+(models) → criteria streamed to the run folder → scores → candidate XLSX → manifest → publish to a
+SQLite store. Prints per-stage seconds and the process's peak RSS (the manifest's numbers), the
+publish time and the total. Printed numbers, not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Build the batch, run ``score`` once, print and return the timings."""
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("n_firms", nargs="?", type=int, default=1_000_000)
+    ap.add_argument("--gx", default="off", choices=("off", "sample", "full"))
+    ap.add_argument("--models", action="store_true", help="score with registered champions")
+    args = ap.parse_args(argv)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_validate import AS_OF, build_tables
+
+    from tiering.batch import run_batch
+    from tiering.batch.manifest import peak_rss_mb
+    from tiering.settings import Settings
+    from tiering.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
+        root = Path(tmp)
+        t0 = time.perf_counter()
+        tables = build_tables(args.n_firms)
+        data = root / "data"
+        data.mkdir()
+        for name, df in tables.items():
+            df.write_parquet(data / f"{name}.parquet")
+        del tables
+        print(f"input batch: {args.n_firms:,} firms built in {time.perf_counter() - t0:.1f} s")
+        store = Store(f"sqlite:///{root / 'store.db'}", settings=Settings(home=root))
+        start = time.perf_counter()
+        result = run_batch(
+            data,
+            AS_OF if isinstance(AS_OF, dt.date) else dt.date.fromisoformat(AS_OF),
+            root / "runs",
+            use_models=args.models,
+            store=store,
+            gx=args.gx,
+            progress=False,
+        )
+        total = time.perf_counter() - start
+        m = result.manifest
+        print(f"{'stage':<10}{'seconds':>10}{'peak RSS MiB':>15}")
+        for name, s in m["stages"].items():
+            print(f"{name:<10}{s['seconds']:>10.2f}{s['peak_rss_mb']:>15,.0f}")
+        print(f"{'publish':<10}{result.publish_seconds or 0:>10.2f}{peak_rss_mb():>15,.0f}")
+        c = m["counts"]
+        print(
+            f"firms in {c['firms_in']:,} = quarantined {c['firms_quarantined']:,} + out of scope "
+            f"{c['firms_out_of_scope']:,} + scored {c['scored']:,}; criteria rows {c['criteria_rows']:,}"
+        )
+        verdict = "OK" if total <= 60 and peak_rss_mb() <= 8192 else "OVER TARGET"
+        print(
+            f"score end to end: {total:.1f} s, peak RSS {peak_rss_mb():,.0f} MiB "
+            f"(target <= 60 s, <= 8192 MiB): {verdict}"
+        )
+        return {"seconds": total, "peak_rss_mb": peak_rss_mb(), "stages": m["stages"]}
+
+
+if __name__ == "__main__":
+    main()
