@@ -117,7 +117,9 @@ def build_run(
             if gap is not None:
                 shown = f"{gap * 100:.1f} 个百分点" if unit == "ratio" else f"{gap:g} {unit}"
                 text = f"{label}差 {shown}"
-                firm_gaps.append({"criterion_id": cid, "status": status, "text": text})
+                firm_gaps.append(
+                    {"pack": pack, "criterion_id": cid, "status": status, "text": text}
+                )
             for col, v in zip(
                 crit_rows,
                 (

@@ -39,7 +39,14 @@ from api.schemas import (
     TierVerdict,
 )
 
-__all__ = ["RATIO_UNITS", "RELATIVE_UNITS", "build_firm", "parse_json", "relative_gap"]
+__all__ = [
+    "RATIO_UNITS",
+    "RELATIVE_UNITS",
+    "build_firm",
+    "describe_criteria",
+    "parse_json",
+    "relative_gap",
+]
 
 RATIO_UNITS = frozenset({"比例", "ratio", "fraction", "%", "share", "百分比"})
 # Counts and other non-monetary units a station may see as they are.
@@ -87,6 +94,23 @@ def relative_gap(gap: Any, unit: str | None) -> tuple[float | None, str | None]:
     if unit in RELATIVE_UNITS:
         return g, RELATIVE_UNITS[unit]
     return None, None
+
+
+def describe_criteria(rows: Iterable[Mapping[str, Any]], gaps: Any) -> list[dict[str, Any]]:
+    """Criterion rows with Chinese label and gap text, worded exactly as the store words them.
+
+    The run folder keeps the rules' own gap wording only for the next tier's gaps (in the firm's
+    ``gaps``); every other shortfall is phrased from gap and unit. A what-if goes through the same
+    wording (its engine rows' ``gap_text`` is set aside), so online and batch answers are equal.
+    """
+    from tiering.store.criteria_index import describe
+
+    texts = {
+        (str(g.get("pack")), str(g.get("criterion_id"))): g["text"]
+        for g in parse_json(gaps, []) or []
+        if isinstance(g, Mapping) and g.get("text")
+    }
+    return describe(({k: v for k, v in r.items() if k != "gap_text"} for r in rows), texts)
 
 
 def _verdicts(raw: Any) -> list[TierVerdict]:

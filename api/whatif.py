@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from api.frame_model import frame_from_rows
+from api.views import describe_criteria
 from tiering.settings import Settings
 
 __all__ = ["EngineAssessor", "MicroBatcher", "load_assessor"]
@@ -140,7 +141,7 @@ class EngineAssessor:
             for key in _JSON_COLUMNS:
                 if isinstance(rec.get(key), str):
                     rec[key] = json.loads(rec[key])
-            out.append((rec, crit_by.get(row["uscc"], [])))
+            out.append((rec, describe_criteria(crit_by.get(row["uscc"], []), rec.get("gaps"))))
         return out
 
     def packs(self, as_of: dt.date) -> list[dict[str, Any]]:

@@ -191,6 +191,16 @@ def _jsonable(row: dict) -> dict:
     }
 
 
+def _rounded(obj):
+    if isinstance(obj, float):
+        return float(f"{obj:.10g}")
+    if isinstance(obj, dict):
+        return {k: _rounded(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_rounded(v) for v in obj]
+    return obj
+
+
 def test_whatif_equals_the_batch_row(batch_env):
     env, frame = batch_env
     run = env.store.latest_run()
@@ -211,4 +221,5 @@ def test_whatif_equals_the_batch_row(batch_env):
             assert online.status_code == 200, online.text
             online = online.json()
             assert online.pop("run") is None and stored.pop("run")["as_of"] == str(AS_OF)
-            assert online == stored
+            # equal up to float rounding (a sum over Y-3..Y-1 may differ in the last bit)
+            assert _rounded(online) == _rounded(stored)
