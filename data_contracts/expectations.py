@@ -29,6 +29,8 @@ import functools
 from datetime import date
 from typing import Any
 
+import polars as pl
+
 from data_contracts.tables import EVENT_KINDS, TABLES, TColumn
 
 __all__ = [
@@ -480,10 +482,14 @@ def columns_of(rule: dict[str, Any]) -> list[str]:
     return [k["column_A"], k["column_B"]]
 
 
-def parameters(as_of: date, firm_usccs: list[str] | None = None) -> dict[str, Any]:
+def parameters(as_of: date, firm_usccs: pl.Series | list[str] | None = None) -> dict[str, Any]:
     """The suite parameters both the GX path and the polars path resolve.
+
+    ``firm_usccs`` stays a polars Series when given one: a million codes never become Python
+    strings on the row-level path (the GX path converts only the codes its sample uses).
 
     >>> parameters(date(2025, 6, 30))["as_of_year"]
     2025
     """
-    return {"as_of": as_of, "as_of_year": as_of.year, "firm_usccs": list(firm_usccs or [])}
+    codes = firm_usccs if isinstance(firm_usccs, pl.Series) else list(firm_usccs or [])
+    return {"as_of": as_of, "as_of_year": as_of.year, "firm_usccs": codes}

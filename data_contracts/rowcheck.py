@@ -16,6 +16,13 @@ same rows are flagged):
 An expectation type without a translator raises :class:`NotImplementedError` at compile time, so
 adding a rule GX understands but polars does not fails loudly instead of being skipped.
 
+Speed (a million firms, ~29 M rows): a translator returns an expression, or — where a whole
+column must be compared with itself or with another table — a precomputed boolean row mask:
+uniqueness hashes each key to 64 bits and compares exactly only the rows whose hash repeats;
+a large value set (the firm codes, for referential integrity) is one anti join; the USCC check
+runs once per distinct code (:mod:`.uscc_check`, numpy over the Arrow buffer). All
+expressions of a table then run in one ``select``.
+
 This module never imports GX.
 
 >>> import polars as pl
@@ -32,13 +39,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from data_contracts.expectations import PARAM, ROW_TYPES, SCHEMA_TYPES
 
 __all__ = ["compile_rule", "failures", "flags", "resolve"]
 
-Translator = Callable[[dict[str, Any], pl.DataFrame], pl.Expr]
+Translator = Callable[[dict[str, Any], pl.DataFrame], pl.Expr | pl.Series]
 
 
 def resolve(value: Any, params: Mapping[str, Any]) -> Any:
@@ -74,10 +82,37 @@ def _between(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
     return c.is_not_null() & ~ok
 
 
-def _in_set(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
-    c = pl.col(k["column"])
-    values = pl.Series(list(k["value_set"]), dtype=df.schema[k["column"]])
-    return c.is_not_null() & ~c.is_in(values.implode())
+LARGE_SET = 10_000  # value sets above this size are checked by an anti join, not ``is_in``
+
+
+def _row_mask(n: int, rows: pl.Series | np.ndarray) -> pl.Series:
+    """Boolean Series of length ``n``, true at the 0-based positions ``rows``."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rows.to_numpy() if isinstance(rows, pl.Series) else rows] = True
+    return pl.Series(mask)
+
+
+def _in_set(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr | pl.Series:
+    col = k["column"]
+    c = pl.col(col)
+    vs = k["value_set"]
+    values = vs if isinstance(vs, pl.Series) else pl.Series(list(vs))
+    values = values.cast(df.schema[col]).rename(col)
+    if values.len() <= LARGE_SET:
+        return c.is_not_null() & ~c.is_in(values.implode())
+    # Referential integrity against a million firm codes: one anti join of the column with the
+    # set yields the offending rows directly (no Python objects, no per-row set probe).
+    rows = (
+        df.lazy()
+        .select(col)
+        .with_row_index("__r")
+        .drop_nulls(col)
+        .join(values.to_frame().lazy(), on=col, how="anti")
+        .select("__r")
+        .collect()
+        .to_series()
+    )
+    return _row_mask(df.height, rows)
 
 
 def _regex(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
@@ -85,9 +120,30 @@ def _regex(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
     return c.is_not_null() & ~c.cast(pl.String).str.contains(k["regex"])
 
 
+def _duplicated(df: pl.DataFrame, cols: list[str]) -> pl.Series:
+    """``pl.struct(cols).is_duplicated()`` without hashing a struct of 7 M rows twice.
+
+    A 64-bit hash of each row's key finds the candidate rows (every copy of a duplicated key
+    has the same hash); the exact comparison then runs on the candidates only. Equal keys
+    always hash equal, so whole duplicate groups are candidates and the result is exact.
+    """
+    keys = df.select(cols)
+    h = keys.select(
+        pl.reduce(lambda a, b: a ^ b, [pl.col(c).hash(seed=i) for i, c in enumerate(cols)])
+    ).to_series()
+    if h.n_unique() == h.len():
+        return pl.Series(np.zeros(df.height, dtype=bool))
+    k = h.to_numpy()
+    s = np.sort(k)
+    same = s[1:] == s[:-1]
+    cand = np.flatnonzero(np.isin(k, np.unique(s[1:][same])))
+    exact = keys[cand].select(pl.struct(cols).is_duplicated()).to_series().to_numpy()
+    return _row_mask(df.height, cand[exact])
+
+
 def _unique(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
     c = pl.col(k["column"])
-    return c.is_not_null() & c.is_duplicated()
+    return c.is_not_null() & pl.lit(_duplicated(df, [k["column"]]))
 
 
 def _compound_unique(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
@@ -98,7 +154,7 @@ def _compound_unique(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
     skip = {"all_values_are_missing": all_missing, "any_value_is_missing": any_missing}.get(
         ignore, pl.lit(False)
     )
-    return ~skip & pl.struct(cols).is_duplicated()
+    return ~skip & pl.lit(_duplicated(df, cols))
 
 
 def _pair_skip(k: dict[str, Any]) -> pl.Expr:
@@ -124,11 +180,11 @@ def _pair_at_most(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
 
 def _valid_uscc(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
     """USCC check on the distinct codes only (a child table repeats each code ~7 times)."""
-    from tiering.uscc import uscc_problem_expr
+    from data_contracts.uscc_check import uscc_problems
 
     col = k["column"]
-    distinct = df.select(pl.col(col).unique()).filter(pl.col(col).is_not_null())
-    bad = distinct.filter(uscc_problem_expr(col).is_not_null())[col]
+    distinct = df.lazy().select(pl.col(col).drop_nulls().unique()).collect().to_series()
+    bad = distinct.filter(uscc_problems(distinct).is_not_null())
     return pl.col(col).is_not_null() & pl.col(col).is_in(bad.implode())
 
 
@@ -152,7 +208,8 @@ def compile_rule(config: dict[str, Any], df: pl.DataFrame, params: Mapping[str, 
     if type_ not in TRANSLATORS:
         raise NotImplementedError(f"no polars translation for expectation type {type_!r}")
     kwargs = {k: resolve(v, params) for k, v in config["kwargs"].items()}
-    return TRANSLATORS[type_](kwargs, df).fill_null(False)
+    out = TRANSLATORS[type_](kwargs, df)
+    return (pl.lit(out) if isinstance(out, pl.Series) else out).fill_null(False)
 
 
 def _row_rules(configs: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:

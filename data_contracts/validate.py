@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
+import numpy as np
 import polars as pl
 
 from data_contracts import batch_checks, quarantine, rowcheck
@@ -73,7 +74,8 @@ def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[st
     if problems:
         return df, problems
     key = set(spec.key) | {"uscc"}
-    fixes = []
+    fixes: list[pl.Expr] = []
+    nan_columns: list[str] = []
     for c in spec.columns:
         if c.name not in df.columns:
             fixes.append(pl.lit(None, dtype=c.dtype).alias(c.name))
@@ -81,7 +83,7 @@ def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[st
         have = df.schema[c.name]
         if have == c.dtype:
             if c.dtype == pl.Float64:
-                fixes.append(pl.col(c.name).fill_nan(None))
+                nan_columns.append(c.name)
             continue
         lossless = (have.is_integer() and c.dtype in (pl.Int64, pl.Float64)) or (
             have.is_float() and c.dtype == pl.Float64
@@ -93,14 +95,27 @@ def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[st
             problems.append(
                 f"{spec.label}（{name}）的{kind}{c.name}（{c.label}）类型应为{c.dtype}，实际为{have}"
             )
-    return (df.with_columns(fixes) if fixes and not problems else df), problems
+    if problems:
+        return df, problems
+    if nan_columns and df.height:  # NaN -> null (unknown), copying only columns that hold NaN
+        has_nan = df.select(pl.col(nan_columns).is_nan().any()).row(0, named=True)
+        fixes += [pl.col(c).fill_nan(None) for c, yes in has_nan.items() if yes]
+    return (df.with_columns(fixes) if fixes else df), problems
 
 
 def _sample(df: pl.DataFrame, n: int) -> pl.DataFrame:
+    """A deterministic sample of ``n`` rows in their original order."""
     if df.height <= n:
         return df
-    idx = pl.Series(range(df.height)).sample(n, seed=20250630).sort()
-    return df[idx]
+    rng = np.random.default_rng(20250630)
+    return df[np.sort(rng.choice(df.height, size=n, replace=False))]
+
+
+def _keep_mask(n: int, bad: pl.Series) -> pl.Series:
+    """True on the rows not in ``bad`` (0-based positions)."""
+    keep = np.ones(n, dtype=bool)
+    keep[bad.to_numpy()] = False
+    return pl.Series(keep)
 
 
 def _gx_record(
@@ -111,13 +126,12 @@ def _gx_record(
 
     sample = df if mode == "full" else _sample(df, GX_SAMPLE_ROWS)
     sample = sample.drop(PARSE_ERRORS, strict=False)
-    if "uscc" in sample.columns and params.get("firm_usccs"):
+    firms = params.get("firm_usccs")
+    if "uscc" in sample.columns and firms is not None and len(firms):
         # Same verdict for these rows, far smaller GX config: keep only the codes the sample uses.
         used = sample["uscc"].drop_nulls().unique()
-        params = dict(
-            params,
-            firm_usccs=used.filter(used.is_in(pl.Series(params["firm_usccs"]).implode())).to_list(),
-        )
+        known = firms if isinstance(firms, pl.Series) else pl.Series(firms, dtype=pl.String)
+        params = dict(params, firm_usccs=used.filter(used.is_in(known.implode())).to_list())
     results = run_suite(name, sample, cfgs, params)
     fl = rowcheck.failures(sample, cfgs, params)
     polars_pairs = set(zip(fl["row"].to_list(), fl["id"].to_list(), strict=True))
@@ -180,10 +194,13 @@ def validate_tables(
     reasons: list[pl.DataFrame] = []
     counts: dict[str, dict[str, int]] = {}
     gx_report: dict[str, Any] = {}
-    firm_usccs = frames["firms"]["uscc"].drop_nulls().unique()
-    params = parameters(as_of, firm_usccs.to_list())
-    valid_firms: pl.Series | None = None
+    timings: dict[str, float] = {}
+    params = parameters(as_of, frames["firms"]["uscc"].drop_nulls().unique())
+    # Codes of the quarantined firm rows. None of them is also on a valid firm row: a code
+    # delivered twice fails KEY-DUP on every copy, so "firm quarantined" is membership here.
+    dropped_firms: pl.Series | None = None
     for name in TABLES:
+        t = time.perf_counter()
         df = frames[name]
         cfgs = table_expectations(name)
         data = df.drop(PARSE_ERRORS, strict=False)
@@ -192,20 +209,19 @@ def validate_tables(
             quarantine.rule_reasons(name, data, fails, cfgs),
             quarantine.parse_error_reasons(name, df),
         ]
-        bad = pl.concat([p.select("row") for p in parts])["row"].unique()
+        bad = pl.concat([p["row"] for p in parts]).unique()
         n_own = int(bad.len())  # rows failing their own rules (the cascade is counted at firms)
-        if name != "firms" and valid_firms is not None:
-            orphan_of_bad = data.select(
-                (
-                    pl.col("uscc").is_in(firm_usccs.implode())
-                    & ~pl.col("uscc").is_in(valid_firms.implode())
-                ).alias("x")
-            )["x"]
-            cascade = pl.Series(range(data.height), dtype=pl.Int64).filter(orphan_of_bad)
+        if name != "firms" and dropped_firms is not None and dropped_firms.len():
+            cascade = (
+                data.lazy()
+                .select(pl.col("uscc").is_in(dropped_firms.implode()).arg_true())
+                .collect()
+                .to_series()
+                .cast(pl.Int64)
+            )
             parts.append(quarantine.cascade_reasons(name, data, cascade))
             bad = pl.concat([bad, cascade]).unique()
-        keep = ~pl.Series(range(data.height), dtype=pl.Int64).is_in(bad.implode())
-        valid[name] = data.filter(keep)
+        valid[name] = data.filter(_keep_mask(data.height, bad)) if bad.len() else data
         reasons += parts
         n_bad = int(bad.len())
         counts[name] = {
@@ -217,13 +233,18 @@ def validate_tables(
         if counts[name]["rows_in"] != counts[name]["rows_valid"] + n_bad:
             raise AssertionError(f"row accounting broken for {name}: {counts[name]}")
         if name == "firms":
-            valid_firms = valid["firms"]["uscc"]
+            dropped_firms = data["uscc"].gather(bad.cast(pl.UInt32)).drop_nulls().unique()
+        timings[name] = round(time.perf_counter() - t, 3)
         if gx != "off":
+            t = time.perf_counter()
             gx_report[name] = _gx_record(name, data, cfgs, params, gx)
+            timings[f"gx_{name}"] = round(time.perf_counter() - t, 3)
     q = pl.concat(reasons).sort("table", "row", "rule") if reasons else quarantine.empty()
 
+    t = time.perf_counter()
     prof = batch_checks.profile({k: frames[k].drop(PARSE_ERRORS, strict=False) for k in TABLES})
     findings = batch_checks.compare(prof, previous)
+    timings["batch_checks"] = round(time.perf_counter() - t, 3)
     by_rule = (
         q.group_by("table", "rule").len().sort("table", "len", descending=[False, True]).to_dicts()
         if q.height
@@ -239,6 +260,7 @@ def validate_tables(
         reasons_by_rule=by_rule,
         contract_of_record={"engine": "great_expectations", "mode": gx, "tables": gx_report},
         seconds=round(time.perf_counter() - t0, 3),
+        seconds_by_step=timings,
     )
     too_bad = [
         f"{TABLES[n].label}（{n}）隔离比例{r['bad_share']:.1%}超过上限{max_bad_share:.0%}"
@@ -267,7 +289,7 @@ def validate_frame(frame: pl.DataFrame | pl.LazyFrame, as_of: date) -> Validatio
     fails = rowcheck.failures(df, cfgs, params)
     q = quarantine.rule_reasons("frame", df, fails, cfgs)
     bad = q["row"].unique()
-    keep = ~pl.Series(range(df.height), dtype=pl.Int64).is_in(bad.implode())
+    keep = _keep_mask(df.height, bad)
     counts = {
         "frame": {
             "rows_in": df.height,
