@@ -189,7 +189,7 @@ def model_frame(
     Uses ``features.model_features`` (issue 5) when installed, else :func:`encode_frame`.
     """
     try:
-        from features import model_features
+        from features.model_features import model_features
     except ImportError:
         model_features = None
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame

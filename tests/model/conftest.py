@@ -44,7 +44,9 @@ def _outcome(at_risk: np.ndarray, hit: np.ndarray) -> pl.Series:
     return pl.Series(hit.astype(np.int8)).set(pl.Series(~at_risk), None).cast(pl.Int8)
 
 
-def make_panel(n: int = 2500, years: tuple[int, ...] = (2020, 2021, 2022, 2023), seed: int = 0) -> Panel:
+def make_panel(
+    n: int = 2500, years: tuple[int, ...] = (2020, 2021, 2022, 2023), seed: int = 0
+) -> Panel:
     """Firms whose chance of each title rises with R&D and IP; roster moves follow revenue."""
     rng = np.random.default_rng(seed)
     parts = []
@@ -84,11 +86,15 @@ def make_panel(n: int = 2500, years: tuple[int, ...] = (2020, 2021, 2022, 2023),
         frame["at_risk_delist"] = in_roster
         frame["y_delist"] = _outcome(in_roster, nxt < 2000)
         df = pl.DataFrame(frame).with_columns(
-            pl.col("industry").replace_strict({"3911": "C", "5211": "F", "6513": "I"}).alias("section"),
+            pl.col("industry")
+            .replace_strict({"3911": "C", "5211": "F", "6513": "I"})
+            .alias("section"),
         )
         parts.append(df)
     specs = tuple(
-        FeatureSpec(f, LABELS[f][0], LABELS[f][1], tuple((t, 1) for t in TIER_TARGETS) if f in UP else ())
+        FeatureSpec(
+            f, LABELS[f][0], LABELS[f][1], tuple((t, 1) for t in TIER_TARGETS) if f in UP else ()
+        )
         for f in FEATURES
     )
     return Panel(frame=pl.concat(parts), features=FEATURES, specs=specs)

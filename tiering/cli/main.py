@@ -29,7 +29,7 @@ app = typer.Typer(
 )
 
 # Modules under tiering.cli that define ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("rules", "serve", "validate", "simulate", "score")
+COMMAND_MODULES: tuple[str, ...] = ("rules", "serve", "validate", "simulate", "score", "models")
 
 for _name in COMMAND_MODULES:
     importlib.import_module(f"tiering.cli.{_name}").register(app)

@@ -1,0 +1,160 @@
+"""Serving: load the ``champion`` models once, score firms, explain the top of each list.
+
+The batch (issue 7) and the API (issue 8) call :func:`load_champions` at start-up (or the cached
+:func:`predict`). With no registered champion at all, :func:`load_champions` returns ``None`` and
+:func:`predict` returns ``None``: the service then runs the rules only and says so
+(``NO_MODEL_NOTE``). Each champion's SHA-256 is checked when it is loaded (``models.registry``).
+
+Output of ``predict``: one row per input firm, in input order, with ``p_<target>`` (calibrated
+probability of the event during the assessment year; null where the firm is not at risk — it
+already holds the title, or is already on / off the 四上 roster) and ``reasons_<target>`` (up to
+three Chinese reasons; computed for the ``reasons_top`` most likely firms of each target, empty
+for the others). ``champion`` (单项冠军) is never scored: rules only (``RULES_ONLY_NOTE``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from models.estimator import TierScorer, to_matrix
+from models.reasons import explain
+from models.targets import RULES_ONLY_NOTE, TARGETS, TIER_TARGETS
+
+__all__ = ["NO_MODEL_NOTE", "Champions", "at_risk_mask", "load_champions", "predict"]
+
+log = logging.getLogger(__name__)
+NO_MODEL_NOTE = "未登记冠军模型：仅按规则判定，不输出概率。"
+
+
+def at_risk_mask(frame: pl.DataFrame, target: str) -> np.ndarray:
+    """Which firms can have the event: tier not held / not on the roster / on the roster.
+
+    An unknown roster status (null) is not at risk for 小进规 or 退规 (no probability is given).
+    """
+    if target in TIER_TARGETS:
+        col = f"held_{target}"
+        held = frame[col].cast(pl.Boolean).fill_null(False) if col in frame.columns else None
+        return np.ones(frame.height, bool) if held is None else ~held.to_numpy()
+    roster = frame["in_four_above"].cast(pl.Boolean) if "in_four_above" in frame.columns else None
+    if roster is None:
+        return np.zeros(frame.height, bool)
+    return (roster == (target == "delist")).fill_null(False).to_numpy()
+
+
+@dataclass
+class Champions:
+    """The loaded champion models (target → model) and their registry versions."""
+
+    models: dict[str, TierScorer]
+    versions: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+
+    def predict(
+        self,
+        frame: pl.DataFrame | pl.LazyFrame,
+        *,
+        as_of: date | None = None,
+        reasons: bool = True,
+        reasons_top: int | None = 5000,
+    ) -> pl.DataFrame:
+        """Per-firm ``p_<target>`` and ``reasons_<target>`` for a §11 frame (or model features).
+
+        ``as_of`` (default: the frame's ``as_of`` column) dates the feature computation.
+        """
+        df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        feats = self._features(df, as_of)
+        out: dict[str, Any] = {"uscc": df["uscc"]}
+        for t in TARGETS:
+            model = self.models.get(t)
+            if model is None:
+                out[f"p_{t}"] = pl.Series(f"p_{t}", [None] * df.height, dtype=pl.Float64)
+                out[f"reasons_{t}"] = pl.Series([[]] * df.height, dtype=pl.List(pl.String))
+                continue
+            X, _ = to_matrix(feats, list(model.feature_names_))
+            risk = at_risk_mask(df, t)
+            p = np.full(df.height, np.nan)
+            if risk.any():
+                p[risk] = model.predict_proba(X[risk])[:, 1]
+            texts: list[list[str]] = [[] for _ in range(df.height)]
+            if reasons and risk.any():
+                idx = np.flatnonzero(risk)
+                if reasons_top is not None and len(idx) > reasons_top:
+                    idx = idx[np.argsort(-p[idx], kind="stable")[:reasons_top]]
+                rows, _, _ = explain(
+                    model,
+                    X[idx],
+                    labels=getattr(model, "feature_labels_", None),
+                    units=getattr(model, "feature_units_", None),
+                )
+                for i, r in zip(idx, rows, strict=True):
+                    texts[i] = r
+            out[f"p_{t}"] = pl.Series(f"p_{t}", p, dtype=pl.Float64).fill_nan(None)
+            out[f"reasons_{t}"] = pl.Series(f"reasons_{t}", texts, dtype=pl.List(pl.String))
+        return pl.DataFrame(out)
+
+    def _features(self, df: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
+        needed = {n for m in self.models.values() for n in m.feature_names_}
+        if needed <= set(df.columns):
+            return df
+        from models.dataset import model_frame
+
+        if as_of is None:
+            if "as_of" not in df.columns:
+                raise ValueError("需要评估日期：帧中无 as_of 列且未给出 as_of 参数")
+            as_of = df["as_of"].max()
+        return model_frame(df, as_of.year).collect()
+
+
+def load_champions(
+    tracking_uri: str | None = None, targets: Sequence[str] = TARGETS
+) -> Champions | None:
+    """Load every target's ``champion`` (SHA-256 checked); None if no target has one."""
+    from mlflow.exceptions import MlflowException
+
+    from models.registry import CHAMPION, load_model
+    from models.tracking import configure
+
+    configure(tracking_uri)
+    models: dict[str, TierScorer] = {}
+    versions: dict[str, int] = {}
+    notes: dict[str, str] = {"champion": RULES_ONLY_NOTE}
+    for t in targets:
+        try:
+            m, mv = load_model(t, CHAMPION)
+        except MlflowException:
+            notes[t] = f"{t} 无冠军模型，仅按规则判定"
+            continue
+        models[t], versions[t] = m, int(mv.version)
+    if not models:
+        log.info("no champion model registered: rules only")
+        return None
+    log.info("champions loaded: %s", versions)
+    return Champions(models=models, versions=versions, notes=notes)
+
+
+@functools.cache
+def _cached(tracking_uri: str | None) -> Champions | None:
+    return load_champions(tracking_uri)
+
+
+def predict(
+    frame: pl.DataFrame | pl.LazyFrame,
+    *,
+    as_of: date | None = None,
+    tracking_uri: str | None = None,
+    reasons: bool = True,
+    reasons_top: int | None = 5000,
+) -> pl.DataFrame | None:
+    """Score with the champions loaded once per process; None when no model is registered."""
+    champions = _cached(tracking_uri)
+    if champions is None:
+        return None
+    return champions.predict(frame, as_of=as_of, reasons=reasons, reasons_top=reasons_top)
