@@ -107,11 +107,12 @@ def predict_with_registry(
     load_model: Callable[..., Any],
     targets: Sequence[str],
     *,
-    reasons_top: int = 2_000,
+    reasons_top: int = 200,
     flag_threshold: float = 0.5,
 ) -> ModelOutput:
-    """``p_<target>`` for every firm, ``<target>_learned`` flags, and top reasons for the firms
-    at the head of each target's list (explaining every firm would cost firms × features)."""
+    """``p_<target>`` for every firm, ``<target>_learned`` flags (probability ≥ ``flag_threshold``
+    among the firms the flag concerns), and top reasons for the ``reasons_top`` firms at the head
+    of each target's list (explaining every firm would cost firms × features model passes)."""
     import numpy as np
 
     from models.dataset import model_frame
@@ -134,8 +135,15 @@ def predict_with_registry(
         p = np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
         out = out.with_columns(pl.Series(f"p_{target}", p))
         if target in ("upsize", "delist"):
+            # 小进规 concerns firms off the roster, 退规 firms on it: elsewhere the flag is moot
+            on_roster = (
+                frame["in_four_above"].fill_null(False)
+                if "in_four_above" in frame.columns
+                else pl.Series([target == "delist"] * frame.height)
+            )
+            at_risk = on_roster if target == "delist" else ~on_roster
             out = out.with_columns(
-                (pl.col(f"p_{target}") >= flag_threshold).alias(f"{target}_learned")
+                ((pl.col(f"p_{target}") >= flag_threshold) & at_risk).alias(f"{target}_learned")
             )
         head = np.argsort(-p, kind="stable")[:reasons_top]
         texts = explain_frame(model, X[head.tolist()]).to_list()
