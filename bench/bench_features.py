@@ -5,7 +5,7 @@ table set is generated here with numpy (seeded, vectorised, seconds to build) so
 depend on the simulator; sizes follow the city: every firm files a tax row most years, a few
 percent hold titles, ~2 % are on the 四上 roster, events are rare.
 
-Run: ``python -m bench`` (all benches) or ``python bench/bench_features.py [n_firms]``.
+Run: ``python -m bench`` (all benches) or ``python -m bench.bench_features [n_firms]``.
 """
 
 from __future__ import annotations
@@ -146,23 +146,48 @@ def _timed(label: str, fn) -> float:
     t0 = time.perf_counter()
     out = fn()
     dt = time.perf_counter() - t0
-    rows = out.height if isinstance(out, pl.DataFrame) else ""
-    print(f"  {label:<46} {dt:7.2f} s  {rows}")
+    rows = (
+        (out.item() if out.shape == (1, 1) else out.height) if isinstance(out, pl.DataFrame) else ""
+    )
+    print(f"  {label:<50} {dt:7.2f} s  {rows if rows == '' else f'{rows:,} rows'}")
     return dt
 
 
 def main(n_firms: int = 1_000_000) -> None:
     """Print the timings of the features targets on a generated city of ``n_firms`` firms."""
-    from features.asof import assessment_frame
+    import tempfile
+    from pathlib import Path
 
-    print(f"bench_features: {n_firms:,} firms")
+    from features import assessment_frame, model_features, training_panel
+
+    print(f"bench_features: {n_firms:,} firms, {pl.thread_pool_size()} polars threads")
     t0 = time.perf_counter()
     tables = synthetic_tables(n_firms)
-    print(f"  {'generate tables':<46} {time.perf_counter() - t0:7.2f} s")
+    rows = sum(t.height for t in tables.values())
+    print(
+        f"  {'generate tables (' + f'{rows:,} input rows)':<50} {time.perf_counter() - t0:7.2f} s"
+    )
     d = date(2025, 6, 30)
     _timed(
         "assessment_frame, 1 date (target ≤ 10 s)", lambda: assessment_frame(tables, d).collect()
     )
+    _timed(
+        "assessment_frame + model_features, history, 1 date",
+        lambda: model_features(assessment_frame(tables, d, history=True)).collect(),
+    )
+    dates = [date(y, 1, 1) for y in range(2022, 2027)]
+    _timed(
+        "training_panel, 5 dates, frames (target ≤ 60 s)",
+        lambda: training_panel(tables, dates, features=False, history=False).collect(),
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "panel.parquet"
+
+        def sink() -> pl.DataFrame:
+            training_panel(tables, dates).sink_parquet(out)
+            return pl.scan_parquet(out).select(pl.len()).collect()
+
+        _timed("training_panel, 5 dates, + history + features → parquet", sink)
 
 
 if __name__ == "__main__":
