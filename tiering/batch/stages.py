@@ -9,7 +9,7 @@ replaces one field with ``dataclasses.replace``.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -22,8 +22,8 @@ __all__ = [
     "ModelOutput",
     "Stages",
     "input_files",
+    "learned_columns",
     "pack_versions",
-    "predict_with_registry",
 ]
 
 
@@ -77,90 +77,64 @@ def _rules(frame: pl.DataFrame, as_of: date) -> Assessment:
 
 
 def _models(frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame], as_of: date) -> ModelOutput:
-    """Predict with the registered ``champion`` models; rules only (and why) when there are none.
-
-    Uses ``models.serving`` (``load_champions`` / ``predict`` / ``describe``) when the models part
-    provides it, otherwise the registry directly: each target's champion is loaded (its SHA-256
-    checked by ``models.registry.load_model``) and scores every firm.
-    """
+    """Score with the registered ``champion`` models (``models.scoring``; each file's SHA-256 is
+    checked when loaded); rules only, and why, when none is registered."""
     try:
-        from models import serving  # type: ignore[attr-defined]
-    except ImportError:
-        serving = None
-    if serving is not None and hasattr(serving, "load_champions"):
-        champions = serving.load_champions()
-        if not champions:
-            return ModelOutput(None, {"used": False, "reason": "注册表中没有 champion 模型"})
-        predictions = serving.predict(champions, frame)
-        return ModelOutput(predictions, {"used": True, "items": serving.describe(champions)})
-    try:
-        from models.registry import load_model
-        from models.targets import TARGETS
+        from models.scoring import NO_MODEL_NOTE, load_champions
     except ImportError as exc:
         return ModelOutput(None, {"used": False, "reason": f"模型组件不可用（{exc.name}）"})
-    return predict_with_registry(frame, as_of, load_model, TARGETS)
+    from tiering.settings import get_settings
+
+    champions = load_champions(get_settings().resolved_mlflow_uri)
+    if champions is None:
+        return ModelOutput(None, {"used": False, "reason": NO_MODEL_NOTE})
+    raw = champions.predict(frame, as_of=as_of, reasons_top=REASONS_TOP)
+    items = [
+        {"target": t, "name": f"tiering-{t}", "version": str(v)}
+        for t, v in sorted(champions.versions.items())
+    ]
+    info = {
+        "used": True,
+        "items": items,
+        "notes": champions.notes,
+        "flag_threshold": FLAG_THRESHOLD,
+    }
+    return ModelOutput(learned_columns(raw), info)
 
 
-def predict_with_registry(
-    frame: pl.DataFrame,
-    as_of: date,
-    load_model: Callable[..., Any],
-    targets: Sequence[str],
-    *,
-    reasons_top: int = 200,
-    flag_threshold: float = 0.5,
-) -> ModelOutput:
-    """``p_<target>`` for every firm, ``<target>_learned`` flags (probability ≥ ``flag_threshold``
-    among the firms the flag concerns), and top reasons for the ``reasons_top`` firms at the head
-    of each target's list (explaining every firm would cost firms × features model passes)."""
-    import numpy as np
+REASONS_TOP = 2_000
+FLAG_THRESHOLD = 0.5
 
-    from models.dataset import model_frame
-    from models.reasons import explain_frame
 
-    loaded: dict[str, tuple[Any, Any]] = {}
-    for target in targets:
-        try:
-            loaded[target] = load_model(target, "champion")
-        except Exception as exc:  # no such model / alias: that target is simply not scored
-            if type(exc).__name__ == "ModelIntegrityError":
-                raise
-    if not loaded:
-        return ModelOutput(None, {"used": False, "reason": "注册表中没有 champion 模型"})
-    X = model_frame(frame, as_of.year).collect()
-    out = frame.select("uscc")
-    reasons: list[list[str]] = [[] for _ in range(frame.height)]
-    items = []
-    for target, (model, mv) in loaded.items():
-        p = np.asarray(model.predict_proba(X)[:, 1], dtype=np.float64)
-        out = out.with_columns(pl.Series(f"p_{target}", p))
-        if target in ("upsize", "delist"):
-            # 小进规 concerns firms off the roster, 退规 firms on it: elsewhere the flag is moot
-            on_roster = (
-                frame["in_four_above"].fill_null(False)
-                if "in_four_above" in frame.columns
-                else pl.Series([target == "delist"] * frame.height)
-            )
-            at_risk = on_roster if target == "delist" else ~on_roster
+def learned_columns(raw: pl.DataFrame, threshold: float = FLAG_THRESHOLD) -> pl.DataFrame:
+    """From ``p_<target>`` / ``reasons_<target>``: the learned 小进规 / 退规 flags (probability ≥
+    ``threshold``; the models leave ``p`` null where a firm is not at risk) and one ``reasons``
+    list of ``{target, text}`` across targets (what the store and the API carry).
+
+    >>> raw = pl.DataFrame({"uscc": ["A"], "p_delist": [0.7], "reasons_delist": [["营业收入下降"]]})
+    >>> learned_columns(raw).row(0, named=True)["reasons"]
+    [{'target': 'delist', 'text': '营业收入下降'}]
+    """
+    out = raw
+    for target in ("upsize", "delist"):
+        if f"p_{target}" in raw.columns:
             out = out.with_columns(
-                ((pl.col(f"p_{target}") >= flag_threshold) & at_risk).alias(f"{target}_learned")
+                (pl.col(f"p_{target}") >= threshold).fill_null(False).alias(f"{target}_learned")
             )
-        head = np.argsort(-p, kind="stable")[:reasons_top]
-        texts = explain_frame(model, X[head.tolist()]).to_list()
-        for i, t in zip(head.tolist(), texts, strict=True):
-            reasons[i].extend(t or [])
-        items.append(
-            {
-                "target": target,
-                "name": getattr(mv, "name", None),
-                "version": str(getattr(mv, "version", "")),
-                "sha256": (getattr(mv, "tags", None) or {}).get("sha256"),
-            }
+    parts = [
+        pl.col(c)
+        .fill_null([])
+        .list.eval(
+            pl.struct(
+                pl.lit(c.removeprefix("reasons_")).alias("target"), pl.element().alias("text")
+            )
         )
-    out = out.with_columns(
-        pl.Series("reasons", [r or None for r in reasons], dtype=pl.List(pl.String))
-    )
-    return ModelOutput(out, {"used": True, "items": items, "flag_threshold": flag_threshold})
+        for c in raw.columns
+        if c.startswith("reasons_")
+    ]
+    if parts:
+        out = out.with_columns(pl.concat_list(parts).alias("reasons"))
+    return out
 
 
 def pack_versions(packs: list[str]) -> dict[str, dict[str, Any]]:
