@@ -33,6 +33,14 @@ _COLUMNS = (
 )
 
 
+def _console():
+    """A rich console wide enough for the metrics table even when piped to a file."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 def _fail(exc: Exception) -> None:
     typer.secho(f"错误：{exc}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
@@ -74,11 +82,9 @@ def train_cmd(
     no_backtest: bool = typer.Option(False, "--no-backtest", help="跳过滚动回测（仅训练最终模型）"),
 ) -> None:
     """训练各目标模型（训练 ≤ until−1 年、校准 until 年），记录到 MLflow 并登记为 challenger。"""
-    from rich.console import Console
-
     from models.pipeline import train
 
-    console = Console()
+    console = _console()
     try:
         res = train(data, until=until, tracking_uri=tracking_uri, params={"max_iter": max_iter},
                     run_backtest=not no_backtest)  # fmt: skip
@@ -104,11 +110,9 @@ def evaluate_cmd(
     slices: bool = typer.Option(False, "--slices", help="同时打印按区、行业门类的切片指标"),
 ) -> None:
     """滚动回测（训练 ≤ T−2、校准 T−1、测试 T）：打印模型与基线的指标表。"""
-    from rich.console import Console
-
     from models.pipeline import evaluate
 
-    console = Console()
+    console = _console()
     try:
         _, bt = evaluate(data, until=until, params={"max_iter": max_iter}, plot_dir=plots)
     except (FileNotFoundError, ValueError) as e:
@@ -128,7 +132,6 @@ def list_cmd(
     tracking_uri: str | None = typer.Option(None, "--tracking-uri", help="MLflow 存储"),
 ) -> None:
     """列出每个目标已登记的模型版本、别名（champion/challenger）、SHA-256 与回测指标。"""
-    from rich.console import Console
     from rich.table import Table
 
     from models.registry import list_models
@@ -147,7 +150,7 @@ def list_cmd(
         table.add_row(*[("—" if r[c] is None else (f"{r[c]:.4f}" if isinstance(r[c], float) else str(r[c])))
                         for c in ("target", "version", "aliases", "created", "sha256", "calibration",
                                   "latest_year", "pr_auc", "brier")])  # fmt: skip
-    Console().print(table)
+    _console().print(table)
 
 
 def promote_cmd(
