@@ -32,7 +32,7 @@ def store(tmp_path_factory, panel, fast_params):
             "model": ["hgb"] * 2,
             "pr_auc": [0.30, 0.40],
             "brier": [0.10, 0.09],
-        }  # fmt: skip
+        }
     )
     with mlflow.start_run():
         v1 = registry.register(model, "innovative", backtest=evidence)
