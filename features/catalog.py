@@ -21,12 +21,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+import polars as pl
+
 __all__ = [
     "CATALOG",
     "FOUR_ABOVE_LINES",
     "THRESHOLDS",
     "Feature",
     "Threshold",
+    "catalog_frame",
     "feature_names",
 ]
 
@@ -293,3 +296,26 @@ CATALOG: dict[str, Feature] = {f.name: f for f in _FEATURES}
 def feature_names(*, history: bool = True) -> list[str]:
     """Feature names in catalogue order; ``history=False`` drops the ``needs_history`` ones."""
     return [f.name for f in _FEATURES if history or not f.needs_history]
+
+
+def catalog_frame() -> pl.DataFrame:
+    """The catalogue as a table (for exports, docs and the API): one row per feature.
+
+    >>> catalog_frame().filter(pl.col("name") == "debt_ratio_y1")["dir_specialized"].item()
+    -1
+    """
+    return pl.DataFrame(
+        [
+            {
+                "name": f.name,
+                "label": f.label,
+                "meaning": f.meaning,
+                "unit": f.unit,
+                "kind": f.kind,
+                "group": f.group,
+                "needs_history": f.needs_history,
+                **{f"dir_{t}": f.directions.get(t, 0) for t in TARGETS},
+            }
+            for f in _FEATURES
+        ]
+    )
