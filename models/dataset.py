@@ -89,6 +89,7 @@ class FeatureSpec:
     label: str
     unit: str = ""
     directions: tuple[tuple[str, int], ...] = ()
+    kind: str = "numeric"  # numeric | bool | categorical
 
     def direction(self, target: str) -> int:
         return dict(self.directions).get(target, 0)
@@ -113,7 +114,15 @@ def _catalog_specs() -> list[FeatureSpec] | None:
         dirs = tuple((t, int(d)) for t in TIER_TARGETS) if isinstance(d, int) else ()
         if isinstance(getattr(e, "directions", None), Mapping):
             dirs = tuple((t, int(v)) for t, v in e.directions.items())
-        specs.append(FeatureSpec(name, getattr(e, "label", name), getattr(e, "unit", ""), dirs))
+        specs.append(
+            FeatureSpec(
+                name,
+                getattr(e, "label", name),
+                getattr(e, "unit", ""),
+                dirs,
+                getattr(e, "kind", "numeric"),
+            )
+        )
     return specs
 
 
@@ -181,22 +190,25 @@ def encode_frame(frame: pl.DataFrame | pl.LazyFrame, year: int) -> pl.LazyFrame:
 
 def model_frame(
     frame: pl.DataFrame | pl.LazyFrame,
-    year: int,
+    as_of: date | int,
     tables: Mapping[str, pl.LazyFrame | pl.DataFrame] | None = None,
 ) -> pl.LazyFrame:
-    """§11 frame as of 1 January ``year`` → model features (+ GB/T 4754 ``section``).
+    """§11 frame as of ``as_of`` (a date, or a year = its 1 January) → model features + section.
 
-    Uses ``features.model_features`` (issue 5) when installed, else :func:`encode_frame`.
+    Uses ``features.model_features`` (issue 5) when installed, else :func:`encode_frame`. The
+    history features (``needs_history``) need the history columns in the frame or ``tables``;
+    without either they are null (unknown) — serve with ``tables`` to avoid train/serve skew.
     """
+    day = as_of if isinstance(as_of, date) else date(as_of, 1, 1)
     try:
         from features.model_features import model_features
     except ImportError:
         model_features = None
     lf = frame.lazy() if isinstance(frame, pl.DataFrame) else frame
     if model_features is not None:
-        out = model_features(lf, as_of=date(year, 1, 1), tables=tables)
+        out = model_features(lf, as_of=day, tables=tables)
     else:
-        out = encode_frame(lf, year)
+        out = encode_frame(lf, day.year)
     out = out.lazy() if isinstance(out, pl.DataFrame) else out
     if "section" not in out.collect_schema().names():
         from tiering.codes import industries

@@ -68,7 +68,7 @@ def attach_metadata(model: TierScorer, target: str, panel: Panel) -> TierScorer:
     """Store target and the features' Chinese labels/units on the fitted model (for reasons)."""
     model.target_ = target
     model.feature_labels_ = {s.name: s.label for s in panel.specs}
-    model.feature_units_ = {s.name: s.unit for s in panel.specs}
+    model.feature_units_ = {s.name: ("bool" if s.kind == "bool" else s.unit) for s in panel.specs}
     return model
 
 

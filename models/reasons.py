@@ -42,15 +42,17 @@ def used_features(model: TierScorer) -> list[int]:
 def format_value(v: float, unit: str = "") -> str:
     """Human form of a feature value for a reason text.
 
-    >>> format_value(520.0, "万元"), format_value(0.034, "比例"), format_value(float("nan")), format_value(1.0)
-    ('520万元', '3.4%', '缺失', '1')
+    >>> format_value(520.0, "万元"), format_value(0.034, "比例"), format_value(float("nan")), format_value(1.0, "bool")
+    ('520万元', '3.4%', '缺失', '是')
     """
     if v is None or not np.isfinite(v):
         return "缺失"
+    if unit == "bool":
+        return "是" if v else "否"
     if unit == "比例":
         return f"{v * 100:.1f}%"
     txt = f"{v:,.2f}".rstrip("0").rstrip(".")
-    return f"{txt}{unit if unit not in ('', '比例') else ''}"
+    return f"{txt}{unit}"
 
 
 def explain(
@@ -98,7 +100,10 @@ def explain(
             val = format_value(Xm[i, j], unit)
             ref = format_value(model.reference_[j], unit)
             verb = "推高" if e > 0 else "拉低"
-            row.append(f"{lab}为{val}（一般企业约{ref}），{verb}了可能性")
+            if unit == "bool":
+                row.append(f"{lab}：{val}（一般企业：{ref}），{verb}了可能性")
+            else:
+                row.append(f"{lab}为{val}（一般企业约{ref}），{verb}了可能性")
         texts.append(row)
     return texts, top_idx, top_eff
 

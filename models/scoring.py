@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -62,15 +62,18 @@ class Champions:
         frame: pl.DataFrame | pl.LazyFrame,
         *,
         as_of: date | None = None,
+        tables: Mapping[str, pl.DataFrame | pl.LazyFrame] | None = None,
         reasons: bool = True,
         reasons_top: int | None = 5000,
     ) -> pl.DataFrame:
         """Per-firm ``p_<target>`` and ``reasons_<target>`` for a §11 frame (or model features).
 
-        ``as_of`` (default: the frame's ``as_of`` column) dates the feature computation.
+        ``as_of`` (default: the frame's ``as_of`` column) dates the feature computation. Pass the
+        input ``tables`` when the frame was built without history columns, so the history
+        features are computed exactly as in training (otherwise they are unknown).
         """
         df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
-        feats = self._features(df, as_of)
+        feats = self._features(df, as_of, tables)
         out: dict[str, Any] = {"uscc": df["uscc"]}
         for t in TARGETS:
             model = self.models.get(t)
@@ -100,7 +103,12 @@ class Champions:
             out[f"reasons_{t}"] = pl.Series(f"reasons_{t}", texts, dtype=pl.List(pl.String))
         return pl.DataFrame(out)
 
-    def _features(self, df: pl.DataFrame, as_of: date | None) -> pl.DataFrame:
+    def _features(
+        self,
+        df: pl.DataFrame,
+        as_of: date | None,
+        tables: Mapping[str, pl.DataFrame | pl.LazyFrame] | None,
+    ) -> pl.DataFrame:
         needed = {n for m in self.models.values() for n in m.feature_names_}
         if needed <= set(df.columns):
             return df
@@ -110,7 +118,7 @@ class Champions:
             if "as_of" not in df.columns:
                 raise ValueError("需要评估日期：帧中无 as_of 列且未给出 as_of 参数")
             as_of = df["as_of"].max()
-        return model_frame(df, as_of.year).collect()
+        return model_frame(df, as_of, tables).collect()
 
 
 def load_champions(
@@ -149,6 +157,7 @@ def predict(
     frame: pl.DataFrame | pl.LazyFrame,
     *,
     as_of: date | None = None,
+    tables: Mapping[str, pl.DataFrame | pl.LazyFrame] | None = None,
     tracking_uri: str | None = None,
     reasons: bool = True,
     reasons_top: int | None = 5000,
@@ -157,4 +166,6 @@ def predict(
     champions = _cached(tracking_uri)
     if champions is None:
         return None
-    return champions.predict(frame, as_of=as_of, reasons=reasons, reasons_top=reasons_top)
+    return champions.predict(
+        frame, as_of=as_of, tables=tables, reasons=reasons, reasons_top=reasons_top
+    )
