@@ -19,8 +19,8 @@ adding a rule GX understands but polars does not fails loudly instead of being s
 Speed (a million firms, ~29 M rows): a translator returns an expression, or — where a whole
 column must be compared with itself or with another table — a precomputed boolean row mask:
 uniqueness hashes each key to 64 bits and compares exactly only the rows whose hash repeats;
-a large value set (the firm codes, for referential integrity) is one anti join; the USCC check
-runs once per distinct code (:mod:`.uscc_check`, numpy over the Arrow buffer). All
+a large value set (the firm codes, for referential integrity) is one anti join of the column's
+distinct values with the set; the USCC check runs once per distinct code (:mod:`.uscc_check`, numpy over the Arrow buffer). All
 expressions of a table then run in one ``select``.
 
 This module never imports GX.
@@ -36,6 +36,7 @@ This module never imports GX.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
 
@@ -85,6 +86,27 @@ def _between(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
 LARGE_SET = 10_000  # value sets above this size are checked by an anti join, not ``is_in``
 
 
+_DISTINCT: ContextVar[dict[tuple[int, str], pl.Series] | None] = ContextVar(
+    "_DISTINCT", default=None
+)
+
+
+def _distinct(df: pl.DataFrame, col: str) -> pl.Series:
+    """Distinct non-null values of ``df[col]``, computed once per :func:`flags` call.
+
+    The USCC check and referential integrity both work on the distinct codes of a child table
+    (a seventh of its rows); sharing them saves one pass over 7 M strings per table.
+    """
+    memo = _DISTINCT.get()
+    key = (id(df), col)
+    if memo is not None and key in memo:
+        return memo[key]
+    out = df.lazy().select(pl.col(col).drop_nulls().unique()).collect().to_series()
+    if memo is not None:
+        memo[key] = out
+    return out
+
+
 def _row_mask(n: int, rows: pl.Series | np.ndarray) -> pl.Series:
     """Boolean Series of length ``n``, true at the 0-based positions ``rows``."""
     mask = np.zeros(n, dtype=bool)
@@ -100,19 +122,17 @@ def _in_set(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr | pl.Series:
     values = values.cast(df.schema[col]).rename(col)
     if values.len() <= LARGE_SET:
         return c.is_not_null() & ~c.is_in(values.implode())
-    # Referential integrity against a million firm codes: one anti join of the column with the
-    # set yields the offending rows directly (no Python objects, no per-row set probe).
-    rows = (
-        df.lazy()
-        .select(col)
-        .with_row_index("__r")
-        .drop_nulls(col)
+    # Referential integrity against a million firm codes: compare the column's distinct values
+    # with the set once (an anti join), then flag rows against the few offenders.
+    offending = (
+        _distinct(df, col)
+        .to_frame()
+        .lazy()
         .join(values.to_frame().lazy(), on=col, how="anti")
-        .select("__r")
         .collect()
         .to_series()
     )
-    return _row_mask(df.height, rows)
+    return c.is_not_null() & c.is_in(offending.implode())
 
 
 def _regex(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
@@ -183,7 +203,7 @@ def _valid_uscc(k: dict[str, Any], df: pl.DataFrame) -> pl.Expr:
     from data_contracts.uscc_check import uscc_problems
 
     col = k["column"]
-    distinct = df.lazy().select(pl.col(col).drop_nulls().unique()).collect().to_series()
+    distinct = _distinct(df, col)
     bad = distinct.filter(uscc_problems(distinct).is_not_null())
     return pl.col(col).is_not_null() & pl.col(col).is_in(bad.implode())
 
@@ -228,10 +248,14 @@ def flags(
 ) -> pl.DataFrame:
     """One boolean column per row-level rule (named by its meta id), plus ``row``."""
     rules = _row_rules(configs)
-    exprs = [
-        compile_rule(c, df, params).alias(c["meta"].get("id", f"rule-{i}"))
-        for i, c in enumerate(rules)
-    ]
+    token = _DISTINCT.set({})
+    try:
+        exprs = [
+            compile_rule(c, df, params).alias(c["meta"].get("id", f"rule-{i}"))
+            for i, c in enumerate(rules)
+        ]
+    finally:
+        _DISTINCT.reset(token)
     return df.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("row"), *exprs)
 
 
