@@ -7,6 +7,9 @@ the state carries over years. Stocks (patents, standards) accumulate and lapse; 
 firms that file them (R&D doers in manufacturing, software and science) and are large only for
 niche leaders — a firm's share is its main revenue over the size of its niche market. The MIIT
 platform score exists from 2025 only, and only for firms that engage with the platform.
+Hidden champions (``Population.lead``) sit in narrower niches (so the same revenue is a larger
+share), entered them earlier, file more IP, build institutions faster, run certified management
+systems and own brands, and more often sit at a key link of a chain in a priority domain.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from tiering.simulate.population import GROUPS, Population
 __all__ = ["PLATFORM_FIRST_YEAR", "RD_LEVELS", "CapState", "init_capabilities", "step_capabilities"]
 
 PLATFORM_FIRST_YEAR = 2025
+LEAD_NICHE = 1.3  # ln narrower niche market per unit of hidden-champion strength
 RD_LEVELS = np.array(["none", "below_city", "city", "provincial", "national"], dtype=object)
 AWARD_LEVELS = np.array(["none", "city", "provincial", "national"], dtype=object)
 SCI_LEVELS = np.array(["none", "provincial", "national"], dtype=object)
@@ -72,6 +76,7 @@ class CapState:
     new_product: np.ndarray
     local_base: np.ndarray
     construction: np.ndarray
+    lead: np.ndarray  # hidden-champion strength (latent; copied from the population)
     started: np.ndarray
 
 
@@ -82,10 +87,13 @@ def init_capabilities(pop: Population, rng: np.random.Generator, rd_doer: np.nda
     mfg = np.isin(g, _MFG)
     tech_like = mfg | (g == _G["software"]) | (g == _G["sci"])
     u = rng.random(n)
-    p_break = np.where(mfg, 0.06, np.where(tech_like, 0.04, 0.0)) * np.exp(0.5 * pop.tech)
+    h = pop.lead
+    p_break = np.where(mfg, 0.06, np.where(tech_like, 0.04, 0.0)) * np.exp(0.5 * pop.tech + h)
     p_found = np.where(mfg, 0.18, np.where(tech_like, 0.05, 0.0))
     domain = np.where(u < p_break, 2, np.where(u < p_break + p_found, 1, 0)).astype(np.int8)
-    market = np.exp(rng.normal(np.log(3e5) - 0.6 * pop.tech - 0.4 * pop.quality, 1.1, n))
+    market = np.exp(
+        rng.normal(np.log(3e5) - 0.6 * pop.tech - 0.4 * pop.quality - LEAD_NICHE * h, 1.1, n)
+    )
     market = market / np.where(domain > 0, 4.0, 1.0)
     est_frac = (
         pop.est_year
@@ -97,18 +105,20 @@ def init_capabilities(pop: Population, rng: np.random.Generator, rd_doer: np.nda
         iso=np.zeros(n, bool), quality_award=z.copy(), own_brand=np.zeros(n, bool),
         standards=z.copy(), standard_led=z.copy(), sci_level=z.copy(), sci_rank=z.copy(),
         sci_year=z.copy(), maker_rank=z.copy(), maker_year=z.copy(),
-        niche_start=est_frac + rng.exponential(1.5, n),
+        niche_start=est_frac + rng.exponential(1.5, n) * np.exp(-h),
         domain=domain,
         sei_product=pop.sei & (~pop.sei_partial | (rng.random(n) < 0.45)),
         filer=np.isin(g, _FILERS) & rd_doer,
         niche_market=market,
         china_world=rng.uniform(0.15, 0.6, n),
         rank_noise=rng.uniform(0.7, 1.3, n),
-        key_chain=tech_like & (rng.random(n) < _sig(-1.2 + 0.8 * pop.tech + 1.0 * (domain > 0))),
-        lg22=rng.random(n) < _LG22[g],
-        lg26=rng.random(n) < np.minimum(_LG22[g] + 0.1, 1.0) * tech_like,
+        key_chain=tech_like
+        & (rng.random(n) < _sig(-1.2 + 0.8 * pop.tech + 1.0 * (domain > 0) + 1.5 * h)),
+        lg22=rng.random(n) < 1 - (1 - _LG22[g]) * np.exp(-1.5 * h),
+        lg26=rng.random(n) < (1 - (1 - np.minimum(_LG22[g] + 0.1, 1.0)) * np.exp(-1.5 * h)) * tech_like,
         field_factor=rng.uniform(0.7, 1.0, n),
         new_product=mfg & (rng.random(n) < 0.08),
+        lead=h,
         local_base=np.where(g == _G["mfg_cluster"], 6.0, np.where(g == _G["software"], 4.0, 0.0))
         + np.where(pop.zone != None, 2.0, 0.0)  # noqa: E711
         + rng.normal(0, 1.5, n),
@@ -132,6 +142,7 @@ def step_capabilities(
     n = len(idx)
     g, tech, eng = pop.group[idx], pop.tech[idx], pop.engagement[idx]
     lvl = title_level[idx]
+    h = cs.lead[idx]
     rev, rd, emp = fin["revenue"], fin["rd_expense"], fin["employees"]
     main = fin["main_revenue"]
     rd_int = np.where(rev > 0, rd / np.maximum(rev, 1e-9), 0.0)
@@ -141,7 +152,7 @@ def step_capabilities(
     tech_like = np.isin(g, _FILERS)
 
     # -- IP: flows driven by R&D money, raised by titles; lapses; entrants bring a stock.
-    lam1 = np.where(rd > 0, 0.012 * rd**0.75 * np.exp(0.3 * tech), 0.0) * np.where(
+    lam1 = np.where(rd > 0, 0.012 * rd**0.75 * np.exp(0.3 * tech + 0.4 * h), 0.0) * np.where(
         lvl >= 2, 1.3, 1.0
     )
     lam2 = np.where(rd > 0, 0.05 * rd**0.6, 0.0) + np.where(g == _G["software"], 0.3, 0.0)
@@ -184,7 +195,7 @@ def step_capabilities(
     gate = np.array([1, 20, 80, 300, 3000])[np.minimum(inst + 1, 4)]
     p_up = (
         np.array([0.10, 0.06, 0.04, 0.01, 0.0])[inst]
-        * np.exp(0.4 * tech)
+        * np.exp(0.4 * tech + 0.6 * h)
         * np.where(lvl >= 2, 1.5, 1.0)
     )
     steps = 1 + new * np.minimum(age // 3, 3)
@@ -193,16 +204,16 @@ def step_capabilities(
 
     # -- Management: digital maturity, QMS, brand, quality awards, standards.
     lemp = np.log1p(emp)
-    d0 = np.clip(np.round(0.4 * lemp + 0.4 * tech + rng.normal(0, 0.8, n)), 0, 3)
+    d0 = np.clip(np.round(0.4 * lemp + 0.4 * tech + 0.5 * h + rng.normal(0, 0.8, n)), 0, 3)
     dig = np.where(
         new, d0, cs.digital[idx] + (rng.random(n) < 0.08 + 0.1 * (lvl >= 2) + 0.15 * (lvl >= 3))
     )
     cs.digital[idx] = dig = np.minimum(dig, 4).astype(np.int64)
-    iso0 = rng.random(n) < _sig(-3.0 + 0.55 * lemp + 0.8 * mfg)
-    p_iso = 0.03 * (emp >= 10) + 0.25 * (lvl >= 3)
+    iso0 = rng.random(n) < _sig(-3.0 + 0.55 * lemp + 0.8 * mfg + h)
+    p_iso = 0.03 * (emp >= 10) + 0.25 * (lvl >= 3) + 0.1 * h
     cs.iso[idx] = iso = np.where(new, iso0, cs.iso[idx] | (rng.random(n) < p_iso))
-    brand0 = rng.random(n) < _sig(-2.5 + 0.3 * np.log1p(rev) + 0.5 * tech_like)
-    p_brand = 0.02 + 0.2 * (lvl >= 3)
+    brand0 = rng.random(n) < _sig(-2.5 + 0.3 * np.log1p(rev) + 0.5 * tech_like + h)
+    p_brand = 0.02 + 0.2 * (lvl >= 3) + 0.1 * h
     cs.own_brand[idx] = brand = np.where(new, brand0, cs.own_brand[idx] | (rng.random(n) < p_brand))
     cs.key_chain[idx] |= tech_like & (lvl >= 3) & (rng.random(n) < 0.15)
     big = mfg & (rev >= 5000)

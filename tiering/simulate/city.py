@@ -47,6 +47,14 @@ class City:
             parts = [p for p in parts if years[0] <= p["year"][0] <= years[1]] if parts else []
         return pl.concat(parts, how="vertical") if parts else pl.DataFrame()
 
+    def year_frame(self, name: str, year: int) -> pl.DataFrame:
+        """The chunk of a year-keyed table for ``year`` (empty, same columns, if not simulated)."""
+        parts = self.chunks.get(name, [])
+        for p in parts:
+            if p.height and p["year"][0] == year:
+                return p
+        return parts[0].head(0) if parts else pl.DataFrame({"fi": pl.Series([], dtype=pl.UInt32)})
+
 
 def _frame(year: int, idx: np.ndarray, cols: dict[str, np.ndarray]) -> pl.DataFrame:
     data: dict[str, pl.Series] = {

@@ -7,6 +7,8 @@ and differs by industry group; growth is persistent (AR(1)) with city-wide year 
 hit Wuhan first and hardest) and industry-group shocks, plus a pull back to the anchor so the
 cross-section stays stationary. R&D is done by a minority, concentrated in the clusters, with
 intensity tied to a latent technology trait and raised by held titles (so history matters).
+Hidden champions (``Population.lead``) are larger, grow faster, spend more on R&D, earn more of
+their revenue from the main product and carry less debt — together, as such firms do.
 Money in 万元 rounded to 0.01; every identity the contracts check holds by construction
 (main_revenue ≤ revenue, rd_staff ≤ employees, assets and liabilities ≥ 0).
 """
@@ -40,7 +42,9 @@ GROUP_PARAMS: dict[str, dict[str, float]] = {
     "services": dict(mu=np.log(28), sigma=1.4, rpe=15, turnover=1.0, margin=0.05, rd_prob=0.02, rd_int=0.020, main_a=7, main_b=1.5, export=0.0),
 }  # fmt: skip
 _P = {k: np.array([GROUP_PARAMS[g][k] for g in GROUPS]) for k in GROUP_PARAMS["mfg"]}
-SIZE_OFFSET = 0.0  # global calibration of firm size (ln), tuned to ~18 k 四上 per million
+SIZE_OFFSET = -0.10  # global calibration of firm size (ln), tuned to ~18 k 四上 per million
+LEAD_SIZE = 0.6  # ln size per unit of hidden-champion strength
+LEAD_GROWTH = 0.04  # anchor growth per year of age (first 25) per unit of that strength
 
 # City-wide growth shocks (ln points). 2020: the lockdown year; 2021: the rebound.
 YEAR_SHOCKS: dict[int, float] = {2020: -0.16, 2021: 0.13, 2022: -0.02, 2023: 0.04, 2024: 0.02}
@@ -67,9 +71,13 @@ class FinState:
     started: np.ndarray  # bool: firm has entered the process
 
 
-def _anchor(pop: Population, st: FinState, year: int) -> np.ndarray:
-    age = np.maximum(year - pop.est_year, 0)
-    return _P["mu"][pop.group] + SIZE_OFFSET + 0.5 * (np.log1p(age) - np.log(9)) + st.anchor_effect
+def _anchor(pop: Population, st: FinState, year: int, idx: np.ndarray) -> np.ndarray:
+    age = np.maximum(year - pop.est_year[idx], 0)
+    climb = LEAD_GROWTH * pop.lead[idx] * np.minimum(age, 25)  # leaders keep growing for decades
+    return (
+        _P["mu"][pop.group[idx]] + SIZE_OFFSET + 0.5 * (np.log1p(age) - np.log(9))
+        + st.anchor_effect[idx] + climb
+    )  # fmt: skip
 
 
 def init_financials(pop: Population, rng: np.random.Generator) -> FinState:
@@ -77,22 +85,24 @@ def init_financials(pop: Population, rng: np.random.Generator) -> FinState:
     n = pop.n
     g = pop.group
     t5 = np.clip(rng.standard_t(5, n) * 0.75, -5.0, 5.0)
-    anchor_effect = _P["sigma"][g] * (0.85 * t5 + 0.3 * pop.quality)
-    rd_p = np.clip(_P["rd_prob"][g] * np.exp(0.8 * pop.tech - 0.5 + 0.6 * t5), 0, 0.95)
+    h = pop.lead
+    anchor_effect = _P["sigma"][g] * (0.85 * t5 + 0.3 * pop.quality) + LEAD_SIZE * h
+    rd_p = np.clip(_P["rd_prob"][g] * np.exp(0.8 * pop.tech - 0.5 + 0.6 * t5 + 2.0 * h), 0, 0.97)
+    main_share = rng.beta(_P["main_a"][g], _P["main_b"][g])
     exp_p = _P["export"][g]
     return FinState(
         anchor_effect=anchor_effect,
         log_rev=np.zeros(n),
         growth=np.zeros(n),
-        main_share=rng.beta(_P["main_a"][g], _P["main_b"][g]),
+        main_share=1.0 - (1.0 - main_share) * np.exp(-1.2 * h),
         margin=np.clip(
             _P["margin"][g] + 0.06 * rng.standard_normal(n) + 0.02 * pop.quality, -0.3, 0.4
         ),
-        debt=np.clip(rng.beta(2.6, 2.4, n) * 1.1, 0.02, 1.2),
+        debt=np.clip(rng.beta(2.6, 2.4, n) * 1.1 * np.exp(-0.25 * h), 0.02, 1.2),
         rpe_effect=0.45 * rng.standard_normal(n),
         turnover_effect=0.35 * rng.standard_normal(n),
         rd_doer=rng.random(n) < rd_p,
-        rd_effect=0.5 * pop.tech + 0.35 * rng.standard_normal(n),
+        rd_effect=0.5 * pop.tech + 0.35 * rng.standard_normal(n) + 0.3 * h,
         exporter=rng.random(n) < exp_p,
         export_share=rng.beta(2, 5, n),
         started=np.zeros(n, dtype=bool),
@@ -117,7 +127,7 @@ def step_financials(
     """
     n = len(idx)
     g = pop.group[idx]
-    anchor = _anchor(pop, st, year)[idx]
+    anchor = _anchor(pop, st, year, idx)
     age = np.maximum(year - pop.est_year[idx], 0)
     new = ~st.started[idx]
     eps = rng.standard_normal(n)

@@ -8,137 +8,146 @@ latent engagement and its district's service coverage drive who applies (never w
 reviewers accept under annual quotas with noise. Titles last three years (科技型 one year) and go
 through review (复核); revoking events and closures cancel them.
 
-Rounds (assessment date D, grant window): 科技型 03-01; 创新型 06-15; 专精特新 07-15;
-小巨人 and 单项冠军 09-01 — in ladder order so a title granted in June counts as held in July.
-Before a tier's first calendar date the earliest pack of the tier stands in for the older
-provincial/MIIT criteria (创新型 did not exist before 2022 and has no earlier rounds). The first
-simulated year has no 上年 in the tables, so rounds start in the second year; the stock of titles
-held when the window opens is seeded (granted in the three years before) from the first year's
-figures, with the same latent drivers.
+Round dates: 科技型 03-01; 创新型 06-15; 专精特新 07-15; 小巨人 and 单项冠军 09-01 — in ladder
+order so a title granted in June counts as held in July. One §11 frame is built per round date
+for the union of the firms due for review and the new candidates, and each application type is
+assessed once with only the packs of that date (so 小巨人 and 单项冠军 share a frame and a call).
+Candidates are restricted to pools of firms passing each tier's necessary conditions (pools.py
+says why that changes no grant). Before a tier's first calendar date the earliest pack of the tier
+stands in for the older provincial/MIIT criteria (创新型 did not exist before 2022 and has no
+earlier rounds). The first simulated year has no 上年 in the tables, so rounds start in the
+second year; the stock of titles held when the window opens is seeded (granted in the three years
+before) from the first year's figures, with the same latent drivers.
+
+Review of applications: an applicant whose verdict is ``met`` can be accepted; one whose verdict
+is ``undetermined`` (every criterion met or open — ``unknown`` or ``manual_review``, e.g. CH-4
+always, a null market share) can be accepted after reviewers verify the open items against the
+evidence the firm submits. The simulator's evidence is its hidden truth: the firm's necessary
+conditions (pools.py; for 单项冠军 also its known main revenue and global rank) and its latent
+hidden-champion strength and technology decide verification. ``unmet`` applicants are refused.
+Accepted applicants are ranked by merit (verdict, score, engagement, reviewer noise) and granted
+up to the year's quota. Every random draw is one number per firm (not per candidate), so the
+outcome for a firm never depends on who else was in the pool — which also lets the round skip
+the engine for firms that would not apply even with a ``met`` verdict (their apply draw is
+already above the highest apply probability they could have).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
 
+from tiering.simulate.pools import PoolTables, YearView, necessary
+from tiering.simulate.register import TIER_INDEX, TIERS, VALID_YEARS, TitleRegister
 from tiering.simulate.streams import stream
 
-__all__ = ["QUOTAS", "ROUNDS", "TIER_INDEX", "RecognitionProcess"]
+__all__ = ["QUOTAS", "ROUND_DATES", "SEED_STOCK", "TIER_INDEX", "RecognitionProcess"]
 
-TIERS = ("tech_sme", "innovative", "specialized", "little_giant", "champion")
-TIER_INDEX = {t: i + 1 for i, t in enumerate(TIERS)}
-LEVELS = {"tech_sme": "provincial", "innovative": "provincial", "specialized": "provincial",
-          "little_giant": "national", "champion": "national"}  # fmt: skip
-VALID_YEARS = {"tech_sme": 1, "innovative": 3, "specialized": 3, "little_giant": 3, "champion": 3}
-# tier -> (round month, day, first grant day offset, grant window days)
-ROUNDS = {
-    "tech_sme": (3, 1, 1, 90),
-    "innovative": (6, 15, 1, 25),
-    "specialized": (7, 15, 1, 40),
-    "little_giant": (9, 1, 1, 90),
-    "champion": (9, 1, 60, 45),
-}
-# New titles a year per million firms (the city's targets and published batches) and the stock
-# seeded before the window.
-QUOTAS = {
-    "tech_sme": 9000,
-    "innovative": 1000,
-    "specialized": 500,
-    "little_giant": 80,
-    "champion": 7,
-}
-SEED_STOCK = {
-    "tech_sme": 7000,
-    "innovative": 0,
-    "specialized": 900,
-    "little_giant": 20,
-    "champion": 8,
-}
+# (month, day) of the round → tiers assessed on that date.
+ROUND_DATES: tuple[tuple[tuple[int, int], tuple[str, ...]], ...] = (
+    ((3, 1), ("tech_sme",)),
+    ((6, 15), ("innovative",)),
+    ((7, 15), ("specialized",)),
+    ((9, 1), ("little_giant", "champion")),
+)
+# tier -> (first grant day after the round date, grant window in days)
+GRANT_WINDOW = {"tech_sme": (1, 90), "innovative": (1, 25), "specialized": (1, 40),
+                "little_giant": (1, 90), "champion": (60, 45)}  # fmt: skip
+# New titles a year per million firms (the city's targets and published batches).
+QUOTAS = {"tech_sme": 9000, "innovative": 1000, "specialized": 520, "little_giant": 90,
+          "champion": 5}  # fmt: skip
+# Titles held per million firms when the window opens (Wuhan before 小巨人 batch 1 and 创新型).
+SEED_STOCK = {"tech_sme": 7000, "innovative": 0, "specialized": 2000, "little_giant": 10,
+              "champion": 5}  # fmt: skip
 FIRST_YEAR = {"innovative": 2022}
 # latent apply propensity (logit intercept) per tier
-APPLY = {
-    "tech_sme": 0.3,
-    "innovative": 0.0,
-    "specialized": 0.2,
-    "little_giant": 0.6,
-    "champion": 0.8,
-}
-_REVIEW_KEEP = {"met": 0.95, "undetermined": 0.75, "unmet": 0.10}
-_NAT = np.datetime64("NaT", "D")
+APPLY = {"tech_sme": 0.3, "innovative": 0.0, "specialized": 0.2, "little_giant": 0.8,
+         "champion": 1.0}  # fmt: skip
+# logit intercept of reviewers verifying the open items of an undetermined applicant
+VERIFY = {"tech_sme": 0.0, "innovative": 0.0, "specialized": -0.5, "little_giant": -0.5,
+          "champion": -1.0}  # fmt: skip
+# 复核 keep rates by review verdict: reviews mostly confirm (published failure rates are a few
+# per cent); a firm failing the review criteria on paper still often keeps its title.
+_REVIEW_KEEP = {"met": 0.98, "undetermined": 0.9, "unmet": 0.35}
 
 
 def _sig(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
 
 
-def _add_years(d: np.ndarray, k: int) -> np.ndarray:
-    """Same day k years later (29 Feb → 28 Feb), vectorised."""
-    y = d.astype("datetime64[Y]")
-    doy = (d - y.astype("datetime64[D]")).astype(int)
-    base = (y + k).astype("datetime64[D]")
-    leap_fix = (doy == 59) & ((y.astype(int) + 1970) % 4 == 0)  # 29 Feb
-    return base + np.where(leap_fix, 58, doy)
+@dataclass
+class _TierRound:
+    """One tier's round on one date: who is due, who is assessed, the per-firm random draws."""
+
+    tier: str
+    on: dt.date
+    rev_pack: str | None
+    new_pack: str | None
+    due: np.ndarray
+    cand: np.ndarray
+    n_cand: int
+    nec: np.ndarray
+    aiming: np.ndarray
+    p_intent: np.ndarray
+    u_keep: np.ndarray
+    u_apply: np.ndarray
+    u_verify: np.ndarray
+    noise: np.ndarray
+    quota: int
+    gday: np.ndarray
+    review_verdict: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    verdict: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
+    score: np.ndarray = field(default_factory=lambda: np.array([]))
+
+
+@functools.cache
+def _pack(tier: str, on: dt.date, application: str) -> str | None:
+    """The pack a round of ``tier`` on ``on`` uses (earliest pack before the calendar starts)."""
+    from tiering.calendar import calendar
+    from tiering.engine import packs_in_force
+
+    for p in packs_in_force(on, application):
+        if p.startswith(tier + "-"):
+            return p
+    if tier in FIRST_YEAR and on.year < FIRST_YEAR[tier]:
+        return None
+    entries = sorted((e.start, e.pack) for e in calendar().entries if e.tier == tier)
+    return entries[0][1] if entries else None
 
 
 class RecognitionProcess:
-    """Holds the title register and runs the yearly rounds (see module docstring)."""
+    """Runs the yearly rounds over a :class:`TitleRegister` (see module docstring).
 
-    def __init__(self, n: int, seed: int, first_year: int, last_year: int) -> None:
+    ``exhaustive=True`` assesses every registered firm instead of the pools (slow; for the test
+    that pools change no grant); ``quotas`` overrides :data:`QUOTAS` (per million firms).
+    """
+
+    def __init__(
+        self, n: int, seed: int, first_year: int, last_year: int, *, exhaustive: bool = False,
+        quotas: dict[str, float] | None = None,
+    ) -> None:  # fmt: skip
         self.n, self.seed = n, seed
+        self.quotas = {**QUOTAS, **(quotas or {})}
         self.first_year, self.last_year = first_year, last_year
         self.scale = n / 1_000_000
-        self._cols: dict[str, list[np.ndarray]] = {k: [] for k in
-            ("fi", "tier", "granted", "expires", "rule_version", "application")}  # fmt: skip
-        self._n_rec = 0
-        self.cur_rec = {t: np.full(n, -1, dtype=np.int64) for t in TIERS}
-        self.granted = {t: np.full(n, _NAT) for t in TIERS}
-        self.expires = {t: np.full(n, _NAT) for t in TIERS}
-        self.revoked_on = {t: np.full(n, _NAT) for t in TIERS}
-        self.last_revoked = np.full(n, _NAT)
-        self._revocations: list[tuple[np.ndarray, np.ndarray]] = []
+        self.exhaustive = exhaustive
+        self.register = TitleRegister(n)
         self.log: list[dict[str, object]] = []
+        self._pools: PoolTables | None = None
+        self._view: YearView | None = None
 
     # ---------------------------------------------------------------- register
-    def held(self, tier: str, on: np.datetime64) -> np.ndarray:
-        g, e, r = self.granted[tier], self.expires[tier], self.revoked_on[tier]
-        return (g <= on) & (e >= on) & (np.isnat(r) | (r > on))
-
     def level(self, on: np.datetime64) -> np.ndarray:
         """Highest tier index held on ``on`` per firm (0 = none)."""
-        out = np.zeros(self.n, dtype=np.int8)
-        for t in TIERS:
-            out = np.where(self.held(t, on), TIER_INDEX[t], out).astype(np.int8)
-        return out
-
-    def _grant(self, tier: str, fi: np.ndarray, granted: np.ndarray, pack: str, app: str) -> None:
-        if not len(fi):
-            return
-        expires = _add_years(granted, VALID_YEARS[tier]) - 1
-        ids = np.arange(self._n_rec, self._n_rec + len(fi))
-        self._n_rec += len(fi)
-        for k, v in (("fi", fi), ("tier", np.full(len(fi), tier, dtype=object)), ("granted", granted),
-                     ("expires", expires), ("rule_version", np.full(len(fi), pack, dtype=object)),
-                     ("application", np.full(len(fi), app, dtype=object))):  # fmt: skip
-            self._cols[k].append(v)
-        self.cur_rec[tier][fi] = ids
-        self.granted[tier][fi], self.expires[tier][fi] = granted, expires
-        self.revoked_on[tier][fi] = _NAT
+        return self.register.level(on)
 
     def revoke(self, fi: np.ndarray, dates: np.ndarray) -> None:
-        """Cancel every title held by firms ``fi`` on their ``dates`` (events, closures)."""
-        for t in TIERS:
-            g, e, r = self.granted[t][fi], self.expires[t][fi], self.revoked_on[t][fi]
-            hit = (g <= dates) & (e >= dates) & np.isnat(r)
-            if hit.any():
-                f, d = fi[hit], dates[hit]
-                self.revoked_on[t][f] = d
-                self._revocations.append((self.cur_rec[t][f], d))
-                self.last_revoked[f] = np.where(
-                    np.isnat(self.last_revoked[f]), d, np.maximum(self.last_revoked[f], d)
-                )
+        """Cancel every title held by firms ``fi`` on their ``dates`` (closures)."""
+        self.register.revoke(fi, dates)
 
     def on_events(self, events: pl.DataFrame) -> None:
         """Revoke titles for the revoking events of a year (§9)."""
@@ -146,258 +155,203 @@ class RecognitionProcess:
 
         ev = events.filter(pl.col("kind").is_in(REVOKING_KINDS)).sort("date")
         if ev.height:
-            self.revoke(
+            self.register.revoke(
                 ev["fi"].to_numpy().astype(np.int64), ev["date"].to_numpy().astype("datetime64[D]")
             )
 
     def table(self) -> pl.DataFrame:
         """The ``recognitions`` rows (with firm index ``fi``)."""
-        if not self._n_rec:
-            return pl.DataFrame()
-        cols = {k: np.concatenate(v) for k, v in self._cols.items()}
-        revoked = np.full(self._n_rec, _NAT)
-        for ids, d in self._revocations:
-            revoked[ids] = d
-        return pl.DataFrame(
-            {
-                "fi": cols["fi"].astype(np.uint32),
-                "tier": cols["tier"].astype(str),
-                "level": pl.Series(cols["tier"].astype(str)).replace_strict(LEVELS),
-                "granted": cols["granted"],
-                "expires": cols["expires"],
-                "revoked": revoked,
-                "rule_version": cols["rule_version"].astype(str),
-                "application": cols["application"].astype(str),
-            }
-        )
+        return self.register.table()
 
     # ---------------------------------------------------------------- rounds
     def run(self, city: object, year: int) -> None:
         """All rounds of ``year`` (seeding the opening stock in the first year)."""
+        if self._view is None or self._view.y != year - 1:
+            self._view = YearView.build(city, year if year == self.first_year else year - 1)
         if year == self.first_year:
             self._seed_stock(city, year)
             return
-        for tier in TIERS:
-            self._round(city, year, tier)
-
-    @staticmethod
-    def _pack(tier: str, on: dt.date, application: str) -> str | None:
-        from tiering.calendar import calendar
-        from tiering.engine import packs_in_force
-
-        for p in packs_in_force(on, application):
-            if p.startswith(tier + "-"):
-                return p
-        if tier in FIRST_YEAR and on.year < FIRST_YEAR[tier]:
-            return None
-        entries = sorted((e.start, e.pack) for e in calendar().entries if e.tier == tier)
-        return entries[0][1] if entries else None
-
-    def _dates(
-        self, tier: str, year: int, k: int, rng: np.random.Generator
-    ) -> tuple[dt.date, np.ndarray]:
-        m, d, off, span = ROUNDS[tier]
-        on = dt.date(year, m, d)
-        return on, np.datetime64(on) + off + rng.integers(0, span, k)
-
-    def _year_values(self, city: object, year: int) -> dict[str, np.ndarray]:
-        """Last year's figures as full-length arrays (for cheap necessary-condition filters)."""
-        fin = city.table("financials", (year, year))  # type: ignore[attr-defined]
-        cred = city.table("credentials", (year, year))  # type: ignore[attr-defined]
-        out: dict[str, np.ndarray] = {}
-        fi = fin["fi"].to_numpy().astype(np.int64)
-        for c in (
-            "revenue",
-            "main_revenue",
-            "rd_expense",
-            "rd_staff",
-            "employees",
-            "equity_financing",
-        ):
-            a = np.zeros(self.n)
-            a[fi] = fin[c].to_numpy()
-            out[c] = a
-        a = np.zeros(self.n, dtype=bool)
-        a[fi] = True
-        out["present"] = a
-        cfi = cred["fi"].to_numpy().astype(np.int64)
-        for c in ("high_tech", "honor_ip_demo"):
-            b = np.zeros(self.n, dtype=bool)
-            b[cfi] = cred[c].to_numpy()
-            out[c] = b
-        inst = np.zeros(self.n, dtype=bool)
-        inst[cfi] = cred["rd_institution_level"].is_in(["provincial", "national"]).to_numpy()
-        out["rd_inst_prov"] = inst
-        g = np.zeros(self.n, dtype=np.int64)
-        g[cfi] = cred["global_rank"].fill_null(999).to_numpy()
-        out["global_rank"] = g
-        return out
-
-    def _prefilter(self, tier: str, v: dict[str, np.ndarray], pop: object) -> np.ndarray:
-        """Necessary conditions only (so the engine sees every firm that could pass)."""
-        rd, rev = v["rd_expense"], v["revenue"]
-        some = (rd > 0) | v["high_tech"] | v["rd_inst_prov"] | v["honor_ip_demo"]
-        if tier == "tech_sme":
-            return (v["rd_staff"] > 0) | v["high_tech"] | v["rd_inst_prov"]
-        if tier == "innovative":
-            return some | (v["equity_financing"] > 0)
-        if tier == "specialized":
-            return (rd >= 100) & (rd * 100 >= 3 * rev)
-        if tier == "little_giant":
-            return rd > 0
-        return (pop.section == "C") & (v["main_revenue"] >= 20000)  # type: ignore[attr-defined]
-
-    def _tables_for(self, city: object, fi: np.ndarray, year: int) -> dict[str, pl.DataFrame]:
-        sel = pl.Series(fi.astype(np.uint32)).implode()
-        uscc = pl.Series("uscc", city.pop.uscc)  # type: ignore[attr-defined]
-        from tiering.simulate.assemble import firms_table
-
-        out: dict[str, pl.DataFrame] = {}
-        if getattr(self, "_firms_cache", (None, None))[0] != year:
-            self._firms_cache = (year, firms_table(city).with_row_index("fi"))  # type: ignore[arg-type]
-        firms = self._firms_cache[1]
-        # the register as known on the round date: closures after it are not yet known
-        out["firms"] = firms.filter(pl.col("fi").is_in(sel)).drop("fi")
-        for name in ("financials", "ip", "credentials", "stats_roster"):
-            df = city.table(name, (year - 4, year))  # type: ignore[attr-defined]
-            df = df.filter(pl.col("fi").is_in(sel))
-            out[name] = df.with_columns(uscc=uscc.gather(df["fi"])).drop("fi")
-        ev = city.table("events")  # type: ignore[attr-defined]
-        ev = ev.filter(pl.col("fi").is_in(sel))
-        out["events"] = ev.with_columns(
-            uscc=uscc.gather(ev["fi"]), event_id=pl.int_range(pl.len()).cast(pl.String)
-        ).drop("fi")
-        rec = self.table()
-        if rec.height:
-            rec = rec.filter(pl.col("fi").is_in(sel))
-            out["recognitions"] = rec.with_columns(uscc=uscc.gather(rec["fi"])).drop("fi")
-        else:
-            from data_contracts.tables import table_schema
-
-            out["recognitions"] = pl.DataFrame(schema=table_schema("recognitions"))
-        return out
+        if self._pools is None:
+            self._pools = PoolTables(city)
+        for (m, d), tiers in ROUND_DATES:
+            self._date_round(city, dt.date(year, m, d), tiers)
 
     def _verdicts(
-        self, city: object, fi: np.ndarray, on: dt.date, pack: str, app: str
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Engine verdicts (met/undetermined/unmet) and score for firms ``fi`` on ``on``."""
-        from features.asof import assessment_frame
+        self, frame: pl.DataFrame, fi: np.ndarray, uscc: np.ndarray, on: dt.date,
+        packs: list[str], app: str,
+    ) -> dict[str, tuple[np.ndarray, np.ndarray]]:  # fmt: skip
+        """pack → (verdict, score) arrays aligned with ``fi`` (absent from the frame → unmet)."""
         from tiering.engine import assess
 
-        if not len(fi):
-            return np.array([], dtype=object), np.array([])
-        tables = self._tables_for(city, fi, on.year - 1)
-        frame = assessment_frame(tables, on).collect()
-        res = assess(frame, on, packs=[pack], application=app)  # type: ignore[arg-type]
-        tiers = res.tiers.filter(pl.col("pack").cast(pl.String) == pack)
-        key = pl.DataFrame({"uscc": city.pop.uscc[fi], "_i": np.arange(len(fi))})  # type: ignore[attr-defined]
-        joined = key.join(
-            tiers.select(
-                "uscc", pl.col("verdict").cast(pl.String), pl.col("score").cast(pl.Float64)
-            ),
-            on="uscc",
-            how="left",
-        ).sort("_i")
-        verdict = joined["verdict"].fill_null("unmet").to_numpy().astype(object)
-        score = joined["score"].fill_null(0.0).to_numpy()
-        return verdict, score
-
-    def _round(self, city: object, year: int, tier: str) -> None:
-        rng = stream(self.seed, f"round-{tier}", year)
-        pop = city.pop  # type: ignore[attr-defined]
-        m, d, _, _ = ROUNDS[tier]
-        on = dt.date(year, m, d)
-        on64 = np.datetime64(on)
-        # 1. review of titles expiring this year
-        rev_pack = self._pack(tier, on, "review")
-        exp = self.expires[tier]
-        due = (
-            np.flatnonzero(
-                self.held(tier, on64) & (exp.astype("datetime64[Y]").astype(int) + 1970 == year)
+        out = {p: (np.full(len(fi), "unmet", dtype=object), np.zeros(len(fi))) for p in packs}
+        if not len(fi) or not packs:
+            return out
+        sub = frame.filter(pl.col("uscc").is_in(pl.Series(uscc).implode()))
+        res = assess(sub, on, packs=packs, application=app)  # type: ignore[arg-type]
+        tiers = (
+            res.tiers_lazy()
+            .select(
+                "uscc",
+                pl.col("pack").cast(pl.String),
+                pl.col("verdict").cast(pl.String),
+                pl.col("score").cast(pl.Float64).fill_null(0.0),
             )
-            if VALID_YEARS[tier] > 1
-            else np.array([], dtype=np.int64)
+            .collect()
         )
-        open_ = np.isnat(city.closed) | (
-            city.closed.astype("datetime64[Y]").astype(int) + 1970 > year
-        )  # type: ignore[attr-defined]
-        due = due[open_[due]]
-        renewed = 0
-        if len(due) and rev_pack is not None:
-            verdict, _ = self._verdicts(city, due, on, rev_pack, "review")
-            keep_p = np.array([_REVIEW_KEEP[v] for v in verdict]) * _sig(2.5 + pop.engagement[due])
-            keep = rng.random(len(due)) < keep_p
-            f = due[keep]
-            self._grant(tier, f, self.expires[tier][f] + 1, rev_pack, "review")
-            renewed = len(f)
-        # 2. new applications
-        pack = self._pack(tier, on, "new")
-        if pack is None:
-            return
-        v = self._year_values(city, year - 1)
-        lvl = self.level(on64)
-        cand = v["present"] & open_ & ~self.held(tier, on64) & self._prefilter(tier, v, pop)
+        key = pl.DataFrame({"uscc": uscc, "_i": np.arange(len(fi))})
+        for p in packs:
+            j = key.join(tiers.filter(pl.col("pack") == p), on="uscc", how="left").sort("_i")
+            out[p] = (
+                j["verdict"].fill_null("unmet").to_numpy().astype(object),
+                j["score"].fill_null(0.0).to_numpy(),
+            )
+        return out
+
+    def _plan(self, city: object, on: dt.date, tier: str, lvl: np.ndarray) -> _TierRound:
+        """Who is due for review and who would apply for ``tier`` on ``on`` (before verdicts)."""
+        year, on64, n = on.year, np.datetime64(on), self.n
+        pop, reg, v = city.pop, self.register, self._view  # type: ignore[attr-defined]
+        assert v is not None
+        rng = stream(self.seed, f"round-{tier}", year)
+        u_keep, u_apply, u_verify = rng.random(n), rng.random(n), rng.random(n)
+        noise = rng.normal(0.0, 0.3, n)
+        quota = int(rng.poisson(self.quotas[tier] * self.scale))
+        off, span = GRANT_WINDOW[tier]
+        gday = on64 + off + rng.integers(0, span, n)
+        closed = city.closed  # type: ignore[attr-defined]
+        open_ = np.isnat(closed) | (closed > on64)
+        exp_year = reg.expires[tier].astype("datetime64[Y]").astype(int) + 1970
+        due = reg.held(tier, on64) & (exp_year == year) & open_ & (VALID_YEARS[tier] > 1)
+        recent = ~np.isnat(reg.last_revoked) & (reg.last_revoked > on64 - 3 * 365)
+        cand = v.present & open_ & ~reg.held(tier, on64) & ~recent
         if tier == "innovative":
             cand &= lvl < TIER_INDEX["specialized"]
         if tier == "specialized" and year >= 2022:
-            cand &= self.held("innovative", on64) | self.held("tech_sme", on64) * (year >= 2026)
+            cand &= reg.held("innovative", on64) | (reg.held("tech_sme", on64) & (year >= 2026))
         if tier == "little_giant":
-            cand &= self.held("specialized", on64)
-        recent = ~np.isnat(self.last_revoked) & (self.last_revoked > on64 - 3 * 365)
-        cand &= ~recent
-        fi = np.flatnonzero(cand)
-        verdict, score = self._verdicts(city, fi, on, pack, "new")
-        eng, cov = pop.engagement[fi], pop.coverage[fi]
-        base = np.select([verdict == "met", verdict == "undetermined"], [1.0, 0.6], 0.03)
-        ladder = 0.5 * (lvl[fi] >= TIER_INDEX[tier] - 1)
-        # firms aiming higher (R&D-heavy, ready for 专精特新) apply to the bottom rungs first
-        ambition = (
-            1.5 * self._prefilter("specialized", v, pop)[fi]
-            if tier in ("innovative", "tech_sme")
-            else 0.0
-        )
-        p_apply = base * _sig(APPLY[tier] + 1.2 * eng + 0.8 * cov + ladder + ambition)
-        applied = rng.random(len(fi)) < p_apply
-        a_fi, a_v = fi[applied], verdict[applied]
+            cand &= reg.held("specialized", on64)
+        nec = necessary(tier, v, pop.section)
+        aiming = necessary("specialized", v, pop.section)  # R&D-heavy firms climb early
+        ambition = 1.5 * aiming if tier in ("innovative", "tech_sme") else 0.0
+        ladder = 0.5 * (lvl >= TIER_INDEX[tier] - 1)
+        # apply probability of a firm whose verdict is met (the highest it can be)
+        p_intent = _sig(APPLY[tier] + 1.2 * pop.engagement + 0.8 * pop.coverage + ladder + ambition)
+        pool = cand.copy()
+        if not self.exhaustive:
+            # a firm outside its pool is never granted (pools.py); one that would not apply even
+            # with a met verdict never applies: neither needs the engine
+            pool &= nec & (u_apply < p_intent)
+        rev_pack, new_pack = _pack(tier, on, "review"), _pack(tier, on, "new")
+        empty = np.array([], dtype=np.int64)
+        return _TierRound(
+            tier=tier, on=on, rev_pack=rev_pack, new_pack=new_pack,
+            due=np.flatnonzero(due) if rev_pack else empty,
+            cand=np.flatnonzero(pool) if new_pack else empty,
+            n_cand=int((cand & nec).sum()), nec=nec, aiming=aiming, p_intent=p_intent,
+            u_keep=u_keep, u_apply=u_apply, u_verify=u_verify, noise=noise, quota=quota,
+            gday=gday,
+        )  # fmt: skip
+
+    def _date_round(self, city: object, on: dt.date, tiers: tuple[str, ...]) -> None:
+        """One round date: plan each tier, build one frame, assess, decide (see docstring)."""
+        from features.asof import assessment_frame
+
+        assert self._pools is not None
+        lvl = self.register.level(np.datetime64(on))
+        plans = [self._plan(city, on, t, lvl) for t in tiers]
+        union = np.unique(np.concatenate([np.concatenate([p.due, p.cand]) for p in plans]))
+        if not len(union):
+            return
+        tables = self._pools.tables(union, on.year, self.register)
+        frame = assessment_frame(tables, on).collect()
+        uscc = city.pop.uscc  # type: ignore[attr-defined]
+        for app in ("review", "new"):
+            todo = [(p, p.due if app == "review" else p.cand) for p in plans]
+            todo = [(p, f) for p, f in todo if len(f)]
+            if not todo:
+                continue
+            allf = np.unique(np.concatenate([f for _, f in todo]))
+            packs = sorted({str(p.rev_pack if app == "review" else p.new_pack) for p, _ in todo})
+            res = self._verdicts(frame, allf, uscc[allf], on, packs, app)
+            pos = np.full(self.n, -1)
+            pos[allf] = np.arange(len(allf))
+            for p, f in todo:
+                verdict, score = res[str(p.rev_pack if app == "review" else p.new_pack)]
+                if app == "review":
+                    p.review_verdict = verdict[pos[f]]
+                else:
+                    p.verdict, p.score = verdict[pos[f]], score[pos[f]]
+        for p in plans:
+            self._decide(city, p)
+
+    def _decide(self, city: object, p: _TierRound) -> None:
+        """Review the due titles and accept new applicants of one tier (see module docstring)."""
+        pop, reg, v = city.pop, self.register, self._view  # type: ignore[attr-defined]
+        assert v is not None
+        # 1. review (复核) of titles expiring this year
+        renewed = 0
+        if len(p.due) and p.rev_pack is not None:
+            keep_p = np.array([_REVIEW_KEEP[x] for x in p.review_verdict])
+            keep_p = keep_p * _sig(3.5 + pop.engagement[p.due])
+            f = p.due[p.u_keep[p.due] < keep_p]
+            reg.grant(p.tier, f, reg.expires[p.tier][f] + 1, p.rev_pack, "review")
+            renewed = len(f)
+        # 2. new applications
+        fi, vd = p.cand, p.verdict
+        if p.new_pack is None or not len(fi):
+            return
+        base = np.select([vd == "met", vd == "undetermined"], [1.0, 0.6], 0.03)
+        applied = p.u_apply[fi] < base * p.p_intent[fi]
+        truth = p.nec[fi]
+        if p.tier == "champion":
+            truth = truth & (v.main_known_mean()[fi] >= 40000 - 1e-6) & (v.global_rank[fi] <= 3)
+        p_verify = _sig(VERIFY[p.tier] + 1.5 * pop.lead[fi] + 0.5 * pop.tech[fi])
+        verified = (vd == "met") | ((vd == "undetermined") & truth & (p.u_verify[fi] < p_verify))
+        ok = applied & verified
         merit = (
-            np.select([a_v == "met", a_v == "undetermined"], [1.0, 0.55], 0.0)
-            + 0.01 * score[applied]
-            + (0.5 * self._prefilter("specialized", v, pop)[a_fi] if tier == "innovative" else 0.0)
-            + 0.25 * pop.engagement[a_fi]
-            + rng.normal(0.0, 0.3, len(a_fi))
+            (vd == "met") * 1.0
+            + 0.01 * p.score
+            + (1.5 * p.aiming[fi] if p.tier == "innovative" else 0.0)
+            + 0.5 * pop.lead[fi]
+            + 0.25 * pop.engagement[fi]
+            + p.noise[fi]
         )
-        quota = rng.poisson(QUOTAS[tier] * self.scale)
-        passing = np.flatnonzero(merit > 0.6)
-        order = passing[np.argsort(-merit[passing], kind="stable")][:quota]
-        chosen = np.sort(a_fi[order])
-        _, grant_days = self._dates(tier, year, len(chosen), rng)
-        self._grant(tier, chosen, grant_days, pack, "new")
-        self.log.append({"year": year, "tier": tier, "pack": pack, "candidates": len(fi),
-                         "met": int((verdict == "met").sum()), "undetermined": int((verdict == "undetermined").sum()),
-                         "applied": int(applied.sum()), "quota": int(quota), "granted": len(chosen),
-                         "review_due": len(due), "renewed": renewed})  # fmt: skip
+        acc = np.flatnonzero(ok)
+        chosen = np.sort(fi[acc[np.argsort(-merit[acc], kind="stable")][: p.quota]])
+        reg.grant(p.tier, chosen, p.gday[chosen], p.new_pack, "new")
+        self.log.append({
+            "year": p.on.year, "tier": p.tier, "pack": p.new_pack, "candidates": p.n_cand,
+            "assessed": len(fi), "met": int((vd == "met").sum()),
+            "undetermined": int((vd == "undetermined").sum()), "applied": int(applied.sum()),
+            "accepted": int(ok.sum()), "quota": p.quota, "granted": len(chosen),
+            "review_due": len(p.due), "renewed": renewed,
+            "met_outside_pool": int(((vd == "met") & ~p.nec[fi]).sum()),
+        })  # fmt: skip
 
     def _seed_stock(self, city: object, year: int) -> None:
         """Titles held when the window opens, granted in the three years before (see docstring)."""
         pop = city.pop  # type: ignore[attr-defined]
-        v = self._year_values(city, year)
+        v = self._view
+        assert v is not None
         rng = stream(self.seed, "seed-stock")
         held_spec = np.zeros(self.n, dtype=bool)
         for tier in TIERS:
             k = rng.poisson(SEED_STOCK[tier] * self.scale)
+            noise = rng.normal(0, 0.5, self.n)
             if not k:
                 continue
-            ok = v["present"] & self._prefilter(tier, v, pop)
+            ok = necessary(tier, v, pop.section)
             if tier == "little_giant":
                 ok &= held_spec
             if tier == "champion":
-                ok &= v["global_rank"] <= 5
+                ok &= v.global_rank <= 3
             fi = np.flatnonzero(ok)
             merit = (
-                np.log1p(v["rd_expense"][fi])
-                + np.log1p(v["main_revenue"][fi]) * 0.5
+                np.log1p(v.fin["rd_expense"][fi])
+                + np.log1p(v.fin["main_revenue"][fi]) * 0.5
+                + 1.5 * pop.lead[fi]
                 + pop.engagement[fi]
-                + rng.normal(0, 0.5, len(fi))
+                + noise[fi]
             )
             chosen = np.sort(fi[np.argsort(-merit, kind="stable")[:k]])
             span = VALID_YEARS[tier]
@@ -406,16 +360,17 @@ class RecognitionProcess:
                 if span > 1
                 else np.full(len(chosen), year - 1)
             )
-            m, d, off, w = ROUNDS[tier]
+            m, d = next(md for md, ts in ROUND_DATES if tier in ts)
+            off, w = GRANT_WINDOW[tier]
             days = (
                 (gyear - 1970).astype("datetime64[Y]").astype("datetime64[D]")
                 + (np.datetime64(f"2001-{m:02d}-{d:02d}") - np.datetime64("2001-01-01")).astype(int)
                 + off
                 + rng.integers(0, w, len(chosen))
             )
-            pack = self._pack(tier, dt.date(year, 12, 31), "new") or self._pack(
+            pack = _pack(tier, dt.date(year, 12, 31), "new") or _pack(
                 tier, dt.date(2023, 12, 31), "new"
             )
-            self._grant(tier, chosen, days, pack or f"{tier}-legacy", "new")
+            self.register.grant(tier, chosen, days, pack or f"{tier}-legacy", "new")
             if tier == "specialized":
                 held_spec[chosen] = True

@@ -6,6 +6,8 @@ import pytest
 
 from tiering.simulate import simulate, simulate_run
 
+MID_N = 50_000
+
 
 @pytest.fixture(scope="session")
 def small_city():
@@ -15,8 +17,8 @@ def small_city():
 
 @pytest.fixture(scope="session")
 def mid_city():
-    """20,000 firms with the recognition process (≈30 s: the base-rate fixture)."""
-    return simulate(20_000, seed=3, years=(2019, 2025))
+    """50,000 firms with the recognition process (≈10 s CPU: the base-rate fixture)."""
+    return simulate(MID_N, seed=3, years=(2019, 2025))
 
 
 @pytest.fixture(scope="session")
