@@ -9,7 +9,9 @@ Thresholds (:data:`THRESHOLDS`): row count change > 20 % warns, > 50 % fails; a 
 rate rising by > 10 points warns, > 50 points fails; a key distribution (district, industry
 division, status, year, tier, roster kind) moving by a total-variation distance > 0.10 warns,
 > 0.30 fails. Without a previous run only absolute checks apply (a required column entirely
-null warns).
+null warns; a register holding industry codes 9231–9233 warns, because their meaning changed with
+the 2019 amendment of GB/T 4754-2017 and they name public bodies, not enterprises — see
+:mod:`.readers` on ``industry_codes``).
 
 >>> tvd({"a": 0.5, "b": 0.5}, {"a": 0.5, "c": 0.5})
 0.5
@@ -42,6 +44,7 @@ DISTRIBUTIONS: dict[str, dict[str, pl.Expr]] = {
     "recognitions": {"tier": pl.col("tier")},
     "stats_roster": {"four_above_kind": pl.col("four_above_kind")},
 }
+AMENDED_CODES = ("9231", "9232", "9233")
 _LABEL = {
     "district": "所属区",
     "industry_division": "行业大类",
@@ -79,6 +82,8 @@ def profile(tables: Mapping[str, pl.DataFrame]) -> dict[str, Any]:
             "null_rate": {c: (nulls[c] / df.height if df.height else 0.0) for c in cols},
             "distributions": dists,
         }
+        if name == "firms" and "industry" in df.columns:
+            out[name]["industry_923x"] = int(df["industry"].is_in(AMENDED_CODES).sum())
     return out
 
 
@@ -128,6 +133,20 @@ def compare(
                         None,
                     )
                 )
+        if cur.get("industry_923x"):
+            out.append(
+                _finding(
+                    "warning",
+                    "industry_edition",
+                    table,
+                    "industry",
+                    f"{label}中有{cur['industry_923x']}行行业代码为9231–9233（监察委员会、人民法院、"
+                    "人民检察院）：这些代码的含义在GB/T 4754-2017第1号修改单（2019年）前后不同，"
+                    "请核对本批数据的编码版本（修改单前的编码请用 --industry-codes pre2019 读取）",
+                    cur["industry_923x"],
+                    None,
+                )
+            )
         prev = (previous or {}).get(table)
         if not prev:
             continue

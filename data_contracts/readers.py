@@ -12,6 +12,16 @@ left missing so validation can name them.
 
 A file that cannot be read at all (empty, undecodable, two headers for one column) raises
 :class:`ReadError`.
+
+Industry codes before the 2019 amendment (GB/T 4754-2017 第1号修改单): 9231 and 9232 meant
+人民法院 and 人民检察院 then; since the amendment they are 9232 and 9233, and 9231 is
+监察委员会. ``industry_codes="pre2019"`` declares that an extract was coded before the amendment
+and maps it (:func:`tiering.codes.map_pre2019_industry`); the number of recoded rows is reported.
+Nothing is mapped by guesswork: the register holds one industry code per firm with no date of
+coding — a firm established in 2015 carries whatever code the registry holds today, so neither
+``established`` nor the run date tells which edition a code follows. Only whoever delivers the
+extract knows; the default is the current edition, and the batch checks warn when a register
+holds these codes at all (they are public bodies, not enterprises).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from data_contracts.tables import TABLES
 from tiering.errors import TieringError
 
 __all__ = [
+    "AMENDED_INDUSTRY_CODES",
     "PARSE_ERRORS",
     "SUFFIXES",
     "ReadError",
@@ -42,6 +53,8 @@ __all__ = [
 PARSE_ERRORS = "_parse_errors"
 SUFFIXES = (".parquet", ".csv", ".xlsx")
 MoneyUnit = Literal["yuan", "wan"]
+IndustryCodes = Literal["current", "pre2019"]
+AMENDED_INDUSTRY_CODES = ("9231", "9232")  # meaning changed by the 2019 amendment
 _TRUE = ("true", "t", "1", "1.0", "是", "y", "yes", "有", "√", "✓")
 _FALSE = ("false", "f", "0", "0.0", "否", "n", "no", "无", "×", "✗")
 _DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y年%m月%d日")
@@ -64,6 +77,8 @@ class ReadInfo:
     ignored_columns: list[str] = field(default_factory=list)
     added_optional: list[str] = field(default_factory=list)
     parse_errors: int = 0
+    industry_codes: str = "current"
+    industry_recoded: int = 0
 
     def summary(self) -> dict:
         """JSON-safe summary for report.json."""
@@ -77,6 +92,8 @@ class ReadInfo:
             "ignored_columns": self.ignored_columns,
             "added_optional": self.added_optional,
             "parse_errors": self.parse_errors,
+            "industry_codes": self.industry_codes,
+            "industry_recoded": self.industry_recoded,
         }
 
 
@@ -217,7 +234,12 @@ def _conform(
     return out, n_bad
 
 
-def read_table_info(path: str | Path, table: str, money_unit: MoneyUnit = "wan") -> ReadInfo:
+def read_table_info(
+    path: str | Path,
+    table: str,
+    money_unit: MoneyUnit = "wan",
+    industry_codes: IndustryCodes = "current",
+) -> ReadInfo:
     """Read one file as input table ``table`` and report what was mapped, added and ignored."""
     path = Path(path)
     if table not in TABLES:
@@ -225,6 +247,12 @@ def read_table_info(path: str | Path, table: str, money_unit: MoneyUnit = "wan")
     if money_unit not in ("yuan", "wan"):
         raise ReadError(
             f"金额单位应为yuan或wan，实际为{money_unit!r}", field="money_unit", value=money_unit
+        )
+    if industry_codes not in ("current", "pre2019"):
+        raise ReadError(
+            f"行业代码版本应为current或pre2019，实际为{industry_codes!r}",
+            field="industry_codes",
+            value=industry_codes,
         )
     raw, fmt, enc = _read_raw(path)
     header_map: dict[str, str] = {}
@@ -245,6 +273,12 @@ def read_table_info(path: str | Path, table: str, money_unit: MoneyUnit = "wan")
             header_map[h] = col
     df = raw.select([pl.col(h).alias(c) for h, c in header_map.items()])
     df, n_bad = _conform(df, table, fmt, money_unit)
+    recoded = 0
+    if industry_codes == "pre2019" and "industry" in df.columns:
+        from tiering.codes import map_pre2019_industry
+
+        recoded = int(df["industry"].is_in(AMENDED_INDUSTRY_CODES).sum())
+        df = df.with_columns(map_pre2019_industry(pl.col("industry")))
     added = [c.name for c in TABLES[table].columns if not c.required and c.name not in df.columns]
     if added:
         df = df.with_columns(
@@ -252,12 +286,19 @@ def read_table_info(path: str | Path, table: str, money_unit: MoneyUnit = "wan")
         )
     order = [c.name for c in TABLES[table].columns if c.name in df.columns]
     df = df.select(order + ([PARSE_ERRORS] if PARSE_ERRORS in df.columns else []))
-    return ReadInfo(table, str(path), fmt, enc, df, header_map, ignored, added, n_bad)
+    return ReadInfo(
+        table, str(path), fmt, enc, df, header_map, ignored, added, n_bad, industry_codes, recoded
+    )
 
 
-def read_table(path: str | Path, table: str, money_unit: MoneyUnit = "wan") -> pl.DataFrame:
+def read_table(
+    path: str | Path,
+    table: str,
+    money_unit: MoneyUnit = "wan",
+    industry_codes: IndustryCodes = "current",
+) -> pl.DataFrame:
     """Read one input table in its contract dtypes (see :func:`read_table_info`)."""
-    return read_table_info(path, table, money_unit).frame
+    return read_table_info(path, table, money_unit, industry_codes).frame
 
 
 def find_table_file(directory: str | Path, table: str) -> Path | None:
@@ -276,11 +317,12 @@ def read_tables(
     directory: str | Path,
     money_unit: MoneyUnit = "wan",
     tables: Mapping[str, object] | None = None,
+    industry_codes: IndustryCodes = "current",
 ) -> dict[str, pl.DataFrame]:
     """Every input table found in ``directory`` (absent tables are simply not in the dict)."""
     out = {}
     for name in tables or TABLES:
         p = find_table_file(directory, name)
         if p is not None:
-            out[name] = read_table(p, name, money_unit)
+            out[name] = read_table(p, name, money_unit, industry_codes)
     return out

@@ -132,8 +132,13 @@ def render_markdown(result: ValidationResult) -> str:
                 if s.get("ignored_columns")
                 else ""
             )
+            rec = (
+                f"，行业代码按2019年第1号修改单前的版本读取（映射{s['industry_recoded']}行）"
+                if s.get("industry_codes") == "pre2019"
+                else ""
+            )
             lines.append(
-                f"- {name}：{Path(s['path']).name}（{s['format']}{enc}，{s['rows']}行{ign}）"
+                f"- {name}：{Path(s['path']).name}（{s['format']}{enc}，{s['rows']}行{ign}{rec}）"
             )
         lines.append("")
     return "\n".join(lines)

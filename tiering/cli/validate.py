@@ -38,6 +38,14 @@ def register(app: typer.Typer) -> None:
         gx: Annotated[
             str, typer.Option("--gx", help="GX契约执行：sample（抽样）、full（全量）、off")
         ] = "sample",
+        industry_codes: Annotated[
+            str,
+            typer.Option(
+                "--industry-codes",
+                help="行业代码版本：current（含2019年第1号修改单）或 pre2019（修改单前编码，"
+                "9231/9232将映射为9232/9233）",
+            ),
+        ] = "current",
     ) -> None:
         """校验输入数据：隔离不合格的行并写出 quarantine.parquet、report.json、report.md。"""
         import json
@@ -51,6 +59,8 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter("金额单位应为 yuan 或 wan", param_hint="--money-unit")
         if gx not in ("sample", "full", "off"):
             raise typer.BadParameter("应为 sample、full 或 off", param_hint="--gx")
+        if industry_codes not in ("current", "pre2019"):
+            raise typer.BadParameter("应为 current 或 pre2019", param_hint="--industry-codes")
         try:
             day = date.fromisoformat(as_of) if as_of else date.today()
         except ValueError as exc:
@@ -65,7 +75,7 @@ def register(app: typer.Typer) -> None:
             for name in TABLES:
                 p = find_table_file(data, name)
                 if p is not None:
-                    info = read_table_info(p, name, money_unit)  # type: ignore[arg-type]
+                    info = read_table_info(p, name, money_unit, industry_codes)  # type: ignore[arg-type]
                     tables[name], sources[name] = info.frame, info.summary()
         except ReadError as exc:
             typer.echo(f"错误：本批数据不可用：{exc.message}", err=True)

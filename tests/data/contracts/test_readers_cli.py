@@ -180,3 +180,59 @@ def test_cli_fails_on_an_empty_file(tmp_path, tables):
         ["validate", "--data", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--gx", "off"],
     )
     assert res.exit_code == 2 and "events.csv为空" in res.output
+
+
+@pytest.mark.parametrize(
+    ("industry_codes", "expected", "recoded"),
+    [
+        ("current", ["9231", "9232", "3973"], 0),
+        ("pre2019", ["9232", "9233", "3973"], 2),  # 人民法院 9231->9232, 人民检察院 9232->9233
+    ],
+)
+def test_pre2019_industry_codes_are_mapped_only_when_declared(
+    tmp_path, tables, industry_codes, expected, recoded
+):
+    firms = tables["firms"].head(3).with_columns(industry=pl.Series(["9231", "9232", "3973"]))
+    p = tmp_path / "firms.csv"
+    p.write_bytes(_chinese_csv(firms, "firms").encode("gbk"))
+    info = read_table_info(p, "firms", industry_codes=industry_codes)
+    assert info.frame["industry"].to_list() == expected
+    assert info.summary()["industry_recoded"] == recoded
+    with pytest.raises(ReadError, match="行业代码版本"):
+        read_table_info(p, "firms", industry_codes="2011")  # type: ignore[arg-type]
+
+
+def test_register_with_amended_codes_warns(tables, as_of, set_cell):
+    assert not [
+        f
+        for f in validate_tables(tables, as_of, gx="off").report["batch_findings"]
+        if f["check"] == "industry_edition"
+    ]
+    tables["firms"] = set_cell(tables["firms"], 0, "industry", "9232")
+    r = validate_tables(tables, as_of, gx="off")
+    found = [f for f in r.report["batch_findings"] if f["check"] == "industry_edition"]
+    assert r.ok and len(found) == 1 and found[0]["level"] == "warning"
+    assert (
+        "第1号修改单" in found[0]["message"] and "--industry-codes pre2019" in found[0]["message"]
+    )
+
+
+def test_cli_industry_codes_option(tmp_path, tables):
+    from tiering.cli.main import app
+
+    tables["firms"] = tables["firms"].with_columns(
+        industry=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("9231")).otherwise("industry")
+    )
+    (tmp_path / "in").mkdir()
+    for name, df in tables.items():
+        (tmp_path / "in" / f"{name}.csv").write_text(_chinese_csv(df, name), encoding="utf-8")
+    args = ["validate", "--data", str(tmp_path / "in"), "--as-of", "2025-06-30", "--gx", "off"]
+    res = CliRunner().invoke(
+        app, [*args, "--out", str(tmp_path / "o"), "--industry-codes", "pre2019"]
+    )
+    assert res.exit_code == 0, res.output
+    rep = json.loads((tmp_path / "o" / "report.json").read_text(encoding="utf-8"))
+    assert rep["sources"]["firms"]["industry_recoded"] == 1
+    assert "映射1行" in (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
+    bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "p"), "--industry-codes", "x"])
+    assert bad.exit_code == 2 and "current 或 pre2019" in bad.output
