@@ -123,7 +123,7 @@ def _column_rules(name: str, unit: str, dtype_name: str) -> list[dict[str, Any]]
             _e(
                 "expect_column_values_to_be_between",
                 "RANGE",
-                f"{{label}}应在0–{SCORES[base]}之间：{{value}}",
+                f"{{label}}应在0–{SCORES[base]:g}之间：{{value}}",
                 column=name,
                 min_value=0,
                 max_value=SCORES[base],
@@ -327,6 +327,8 @@ ENUMS: dict[str, dict[str, tuple[str, ...]]] = {
 
 
 def _key_rules(table: str, key: tuple[str, ...], uscc_present: bool) -> list[dict[str, Any]]:
+    labels = {c.name: c.label for c in TABLES[table].columns} if table in TABLES else {}
+    labels = {k: labels.get(k, k) for k in key}
     out = [
         _e("expect_column_values_to_not_be_null", "KEY-NULL", "主键字段{label}缺失", column=k)
         for k in key
@@ -363,7 +365,7 @@ def _key_rules(table: str, key: tuple[str, ...], uscc_present: bool) -> list[dic
             _e(
                 "expect_compound_columns_to_be_unique",
                 "KEY-DUP",
-                "主键（" + "+".join(key) + "）重复：{value}（所有重复行均隔离）",
+                "主键（" + "+".join(labels[k] for k in key) + "）重复：{value}（所有重复行均隔离）",
                 column_list=list(key),
             )
         )

@@ -118,9 +118,12 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, str]:
     first = text.split("\n", 1)[0]
     sep = "\t" if "\t" in first and "," not in first else ","
     data = raw if enc == "utf-8" else text.encode("utf-8")
-    df = pl.read_csv(
-        io.BytesIO(data), separator=sep, infer_schema=False, truncate_ragged_lines=False
-    )
+    try:
+        df = pl.read_csv(
+            io.BytesIO(data), separator=sep, infer_schema=False, truncate_ragged_lines=False
+        )
+    except pl.exceptions.PolarsError as exc:  # ragged lines, unbalanced quotes, ...
+        raise ReadError(f"CSV文件{path.name}格式错误，无法读取：{exc}", value=str(path)) from exc
     return df, enc
 
 
@@ -141,7 +144,10 @@ def _read_raw(path: Path) -> tuple[pl.DataFrame, str, str | None]:
     if suffix == ".parquet":
         if path.stat().st_size == 0:
             raise ReadError(f"文件{path.name}为空", value=str(path))
-        return pl.read_parquet(path), "parquet", None
+        try:
+            return pl.read_parquet(path), "parquet", None
+        except (pl.exceptions.PolarsError, OSError) as exc:
+            raise ReadError(f"parquet文件{path.name}无法读取：{exc}", value=str(path)) from exc
     if suffix == ".csv":
         df, enc = _read_csv(path)
         return df, "csv", enc
@@ -206,10 +212,21 @@ def _conform(
             e = pl.col(
                 c.name
             )  # a key of the wrong type is left as is: validation rejects the batch
-        elif (src.is_numeric() and c.dtype in (pl.Float64, pl.Int64)) or (
-            src == pl.Datetime and c.dtype == pl.Date
-        ):
-            e = pl.col(c.name).cast(c.dtype, strict=False)
+        elif src.is_numeric() and c.dtype in (pl.Float64, pl.Int64):
+            # Typed numbers of another width: a value the contract type cannot hold exactly
+            # (12.5 people, an out-of-range integer) becomes null *and* a TYPE reason.
+            x = pl.col(c.name).fill_nan(None) if src.is_float() else pl.col(c.name)
+            if c.dtype == pl.Int64 and src.is_float():
+                e = pl.when(x == x.round(0)).then(x).otherwise(None).cast(pl.Int64, strict=False)
+            else:
+                e = x.cast(c.dtype, strict=False)
+            errors.append(
+                pl.when(x.is_not_null() & e.is_null())
+                .then(pl.struct(column=pl.lit(c.name), value=x.cast(pl.String)))
+                .otherwise(None)
+            )
+        elif src == pl.Datetime and c.dtype == pl.Date:
+            e = pl.col(c.name).cast(pl.Date)
         else:
             e = _parse(c.name, c.dtype, fmt)
             raw = _clean_text(pl.col(c.name))

@@ -63,6 +63,17 @@ class ValidationResult:
         return not self.fatal
 
 
+def _kind(dtype: pl.DataType) -> str:
+    """Plain Chinese name of a dtype for the clerk's message."""
+    if dtype.is_integer():
+        return "整数"
+    if dtype.is_float():
+        return "数值"
+    return {pl.String: "文本", pl.Date: "日期", pl.Datetime: "日期时间", pl.Boolean: "是/否"}.get(
+        type(dtype), "其他类型"
+    )
+
+
 def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[str]]:
     spec = TABLES[name]
     problems: list[str] = []
@@ -93,7 +104,8 @@ def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[st
         else:
             kind = "主键字段" if c.name in key else "字段"
             problems.append(
-                f"{spec.label}（{name}）的{kind}{c.name}（{c.label}）类型应为{c.dtype}，实际为{have}"
+                f"{spec.label}（{name}）的{kind}{c.name}（{c.label}）类型应为"
+                f"{_kind(c.dtype)}（{c.dtype}），实际为{_kind(have)}（{have}）"
             )
     if problems:
         return df, problems

@@ -236,3 +236,34 @@ def test_cli_industry_codes_option(tmp_path, tables):
     assert "映射1行" in (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
     bad = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "p"), "--industry-codes", "x"])
     assert bad.exit_code == 2 and "current 或 pre2019" in bad.output
+
+
+def test_parquet_numbers_of_another_width_never_change_silently(tmp_path, tables, as_of):
+    fin = tables["financials"].with_columns(
+        pl.col("employees").cast(pl.Float64), pl.col("revenue").cast(pl.Float32)
+    )
+    fin = fin.with_columns(
+        employees=pl.when(pl.int_range(pl.len()) == 4).then(12.5).otherwise("employees")
+    )
+    fin.write_parquet(tmp_path / "financials.parquet")
+    info = read_table_info(tmp_path / "financials.parquet", "financials")
+    df = info.frame
+    assert df.schema["employees"] == pl.Int64 and df.schema["revenue"] == pl.Float64
+    assert df["employees"][4] is None and info.parse_errors == 1
+    assert df["employees"][5] == tables["financials"]["employees"][5]
+    tables["financials"] = df
+    q = validate_tables(tables, as_of, gx="off").quarantine
+    assert q.select("row", "column", "rule", "value").rows() == [(4, "employees", "TYPE", "12.5")]
+    assert "从业人员“12.5”无法识别为整数" in q["message"][0]
+
+
+def test_malformed_csv_raises_a_read_error(tmp_path):
+    (tmp_path / "firms.csv").write_text("统一社会信用代码,企业名称\na,b,c,d\n", encoding="utf-8")
+    with pytest.raises(ReadError, match=r"firms\.csv格式错误"):
+        read_table(tmp_path / "firms.csv", "firms")
+
+
+def test_key_of_the_wrong_type_is_named_in_plain_chinese(tables, as_of):
+    tables["financials"] = tables["financials"].with_columns(pl.col("year").cast(pl.String))
+    r = validate_tables(tables, as_of, gx="off")
+    assert r.fatal and "主键字段year（年度）类型应为整数（Int64），实际为文本（String）" in r.reason
