@@ -16,8 +16,8 @@ from tiering.simulate.assemble import assemble
 from tiering.simulate.city import run_city
 from tiering.simulate.recognitions import RecognitionProcess
 
-N, SEED, YEARS = 4000, 21, (2021, 2025)
-BOOST = {"little_giant": 3000.0, "champion": 3000.0, "specialized": 3000.0}
+N, SEED, YEARS = 4000, 22, (2021, 2025)
+BOOST = {"little_giant": 3000.0, "champion": 3000.0, "specialized": 3000.0, "innovative": 5000.0}
 
 
 def _run(exhaustive: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -35,7 +35,7 @@ def test_pooled_and_exhaustive_rounds_grant_the_same_titles(runs):
     (pooled, plog), (full, flog) = runs
     assert pooled.equals(full)
     new = pooled.filter(pl.col("application") == "new")
-    for tier in ("tech_sme", "innovative", "specialized", "little_giant"):
+    for tier in ("tech_sme", "innovative", "specialized", "little_giant", "champion"):
         assert new.filter(pl.col("tier") == tier).height > 0, tier
     # the exhaustive run really assessed more firms than the pooled one
     assert flog["assessed"].sum() > 2 * plog["assessed"].sum()
