@@ -17,6 +17,7 @@ True
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,15 @@ __all__ = ["Simulation", "simulate", "simulate_run"]
 
 @dataclass
 class Simulation:
-    """The seven tables, the defect ledger (``--dirty`` only) and the run's arguments."""
+    """The seven tables, the defect ledger (``--dirty`` only), the run's arguments, and the
+    seconds spent per stage (``timings``: for the bench only — never written, since files must
+    be byte-identical across runs) and the recognition rounds' log (counts per round)."""
 
     tables: dict[str, pl.DataFrame]
     injected: pl.DataFrame | None
     arguments: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
 
 
 def simulate_run(
@@ -56,14 +61,21 @@ def simulate_run(
     if not 0.0 <= dirty <= 0.2:
         raise ValueError(f"--dirty 比例须在 0 到 0.2 之间，收到 {dirty}")
     process = RecognitionProcess(n_firms, seed, first, last) if recognitions else None
+    t0 = time.perf_counter()
     city = run_city(n_firms, seed, first, last, recognition=process)
+    t1 = time.perf_counter()
     tables = assemble(city, process.table() if process is not None else None)
+    t2 = time.perf_counter()
     injected = None
     if dirty > 0:
         tables, injected = inject(tables, dirty, seed, last)
+    rec = process.timings if process is not None else {}
+    timings = {"city_loop": t1 - t0 - sum(rec.values()),
+               **{f"rounds_{k}": v for k, v in rec.items()},
+               "assemble": t2 - t1, "dirty": time.perf_counter() - t2}  # fmt: skip
     args = {"firms": n_firms, "seed": seed, "years": f"{first}-{last}", "dirty": dirty,
             "recognitions": recognitions}  # fmt: skip
-    return Simulation(tables, injected, args)
+    return Simulation(tables, injected, args, timings, process.log if process is not None else [])
 
 
 def simulate(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -139,6 +140,8 @@ class RecognitionProcess:
         self.log: list[dict[str, object]] = []
         self._pools: PoolTables | None = None
         self._view: YearView | None = None
+        #: seconds spent per stage (pool tables, §11 frame, rule engine, decisions); not written
+        self.timings: dict[str, float] = dict.fromkeys(("pools", "frame", "engine", "decide"), 0.0)
 
     # ---------------------------------------------------------------- register
     def level(self, on: np.datetime64) -> np.ndarray:
@@ -262,8 +265,13 @@ class RecognitionProcess:
         union = np.unique(np.concatenate([np.concatenate([p.due, p.cand]) for p in plans]))
         if not len(union):
             return
+        t0 = time.perf_counter()
         tables = self._pools.tables(union, on.year, self.register)
+        t1 = time.perf_counter()
         frame = assessment_frame(tables, on).collect()
+        t2 = time.perf_counter()
+        self.timings["pools"] += t1 - t0
+        self.timings["frame"] += t2 - t1
         uscc = city.pop.uscc  # type: ignore[attr-defined]
         for app in ("review", "new"):
             todo = [(p, p.due if app == "review" else p.cand) for p in plans]
@@ -281,8 +289,11 @@ class RecognitionProcess:
                     p.review_verdict = verdict[pos[f]]
                 else:
                     p.verdict, p.score = verdict[pos[f]], score[pos[f]]
+        t3 = time.perf_counter()
+        self.timings["engine"] += t3 - t2
         for p in plans:
             self._decide(city, p)
+        self.timings["decide"] += time.perf_counter() - t3
 
     def _decide(self, city: object, p: _TierRound) -> None:
         """Review the due titles and accept new applicants of one tier (see module docstring)."""
