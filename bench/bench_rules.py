@@ -91,7 +91,7 @@ def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run(n: int) -> None:
+def run(n: int, stream: bool = True) -> None:
     from tiering.engine import assess
     from tiering.pack_loader import list_packs, load_pack
     from tiering.pack_model import Pack
@@ -101,18 +101,31 @@ def run(n: int) -> None:
         p for p in list_packs() if isinstance(load_pack(p), Pack) and load_pack(p).kind == "tier"
     ]
     before = _rss_mb()
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     a = assess(frame, dt.date(2026, 6, 30), packs=every)
-    t1 = time.perf_counter()
-    tiers, _firms = a.tiers, a.firms
-    t2 = time.perf_counter()
-    n_crit = a.criteria_lazy().select(pl.len()).collect().item()
+    c1, t1 = time.process_time(), time.perf_counter()
+    tiers, firms = a.tiers, a.firms
+    c2, t2 = time.process_time(), time.perf_counter()
     print(
-        f"rules n={n:>9,}: assess (all {len(every)} tier packs + EL/size/四上) {t1 - t0:6.2f} s "
-        f"= {n / (t1 - t0):>10,.0f} firms/s; tiers+firms {t2 - t1:5.2f} s "
-        f"({tiers.height:,} tier rows); criteria rows {n_crit:,}; "
-        f"peak RSS {_rss_mb():,.0f} MB (frame built at {before:,.0f} MB)"
+        f"rules n={n:>9,}: assess (all {len(every)} tier packs + EL/size/四上) wall {t1 - t0:6.2f} s "
+        f"(cpu {c1 - c0:5.2f} s) = {n / (t1 - t0):>10,.0f} firms/s; tiers+firms wall "
+        f"{t2 - t1:5.2f} s (cpu {c2 - c1:5.2f} s); {tiers.height:,} tier rows, {firms.height:,} firms; "
+        f"peak RSS {_rss_mb():,.0f} MB (frame built at {before:,.0f} MB)",
+        flush=True,
     )
+    if stream:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            c3, t3 = time.process_time(), time.perf_counter()
+            a.criteria_lazy().sink_parquet(f"{tmp}/criteria.parquet")
+            rows = pl.scan_parquet(f"{tmp}/criteria.parquet").select(pl.len()).collect().item()
+            print(
+                f"rules n={n:>9,}: criteria streamed to parquet ({rows:,} rows) wall "
+                f"{time.perf_counter() - t3:6.2f} s (cpu {time.process_time() - c3:5.2f} s); "
+                f"peak RSS {_rss_mb():,.0f} MB",
+                flush=True,
+            )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -241,7 +241,7 @@ def _scored(c: Criterion, fc: FormulaCompiler) -> CompiledCriterion:
         v = fc.compile(pf.value).clip(float(pf.lo), float(pf.hi))
         lo, hi = v.fill_null(float(pf.lo)), v.fill_null(float(pf.hi))
         value = v.cast(pl.Float64)
-    lo, hi = lo.cast(pl.Float32), hi.cast(pl.Float32)
+    lo, hi = lo.cast(pl.Float64), hi.cast(pl.Float64)
     status = (
         pl.when(lo != hi)
         .then(pl.lit(c.null_status))
@@ -323,7 +323,7 @@ class CompiledPack:
             for cc in self.criteria
             if cc.pmin is not None and (dimension is None or cc.criterion.dimension == dimension)
         ]
-        return pl.sum_horizontal(cols) if cols else pl.lit(None, pl.Float32)
+        return pl.sum_horizontal(cols) if cols else pl.lit(None, pl.Float64)
 
     @property
     def scored(self) -> bool:

@@ -187,7 +187,7 @@ class Assessment:
                     hi = pl.col(col_name(cp.id, cid, "hi"))
                     points = pl.when(lo == hi).then(lo)
                 else:
-                    points = pl.lit(None, pl.Float32)
+                    points = pl.lit(None, pl.Float64)
                 mx = cc.criterion.max_points
                 parts.append(
                     base.select(
@@ -197,8 +197,8 @@ class Assessment:
                         status=s,
                         value=cc.value.cast(pl.Float64),
                         threshold=cc.threshold.cast(pl.Float64),
-                        points=points.cast(pl.Float32),
-                        max_points=pl.lit(mx, pl.Float32),
+                        points=points.cast(pl.Float64),
+                        max_points=pl.lit(mx, pl.Float64),
                         gap=cc.gap.cast(pl.Float64),
                         unit=cc.unit.cast(UNIT),
                         gap_text=cc.gap_text.cast(pl.String),
@@ -224,28 +224,10 @@ class Assessment:
             pk = cp.pack
             if cp.scored:
                 score = [
-                    pl.col(cp.col(x)).cast(pl.Float32) for x in ("score", "score_min", "score_max")
+                    pl.col(cp.col(x)).cast(pl.Float64) for x in ("score", "score_min", "score_max")
                 ]
             else:
-                score = [pl.lit(None, pl.Float32)] * 3
-            dims = (
-                pl.concat_list(
-                    [
-                        pl.struct(
-                            name=pl.lit(d.name),
-                            score_min=pl.col(cp.col(f"dim:{d.name}:min")),
-                            score_max=pl.col(cp.col(f"dim:{d.name}:max")),
-                            max_points=pl.lit(float(d.max_points), pl.Float32),
-                            min_points=pl.lit(
-                                None if d.min_points is None else float(d.min_points), pl.Float32
-                            ),
-                        )
-                        for d in pk.dimensions
-                    ]
-                )
-                if pk.dimensions
-                else pl.lit(None)
-            )
+                score = [pl.lit(None, pl.Float64)] * 3
             parts.append(
                 base.select(
                     pl.col("uscc"),
@@ -255,10 +237,9 @@ class Assessment:
                     score=score[0],
                     score_min=score[1],
                     score_max=score[2],
-                    pass_mark=pl.lit(pk.pass_mark, pl.Float32),
+                    pass_mark=pl.lit(pk.pass_mark, pl.Float64),
                     prerequisite_met=pl.col(cp.col("prereq")),
                     assessed=pl.col(cp.col("assessed")),
-                    dimensions=dims,
                 )
             )
         if not parts:
@@ -268,6 +249,53 @@ class Assessment:
     @functools.cached_property
     def tiers(self) -> pl.DataFrame:
         return self.tiers_lazy().collect()
+
+    def dimensions_lazy(self) -> pl.LazyFrame:
+        """Dimension sub-scores of scored packs: one row per firm × pack × dimension.
+
+        ``score`` is null unless every indicator of the dimension is known; ``min_points`` is
+        the dimension's minimum where the standard sets one (创新型: 创新能力 ≥ 20, 成长性 ≥ 15,
+        专业化 ≥ 15).
+        """
+        base = self.wide.lazy()
+        penum = _pack_enum()
+        parts = []
+        for pid in self.packs:
+            cp = self.compiled[pid]
+            for d in cp.pack.dimensions:
+                lo, hi = pl.col(cp.col(f"dim:{d.name}:min")), pl.col(cp.col(f"dim:{d.name}:max"))
+                parts.append(
+                    base.select(
+                        pl.col("uscc"),
+                        pack=pl.lit(pid).cast(penum),
+                        dimension=pl.lit(d.name),
+                        score=pl.when(lo == hi).then(lo),
+                        score_min=lo,
+                        score_max=hi,
+                        max_points=pl.lit(float(d.max_points)),
+                        min_points=pl.lit(
+                            None if d.min_points is None else float(d.min_points), pl.Float64
+                        ),
+                    )
+                )
+        if not parts:
+            return pl.LazyFrame(
+                schema={
+                    "uscc": pl.String,
+                    "pack": penum,
+                    "dimension": pl.String,
+                    "score": pl.Float64,
+                    "score_min": pl.Float64,
+                    "score_max": pl.Float64,
+                    "max_points": pl.Float64,
+                    "min_points": pl.Float64,
+                }
+            )
+        return pl.concat(parts, how="vertical")
+
+    @functools.cached_property
+    def dimensions(self) -> pl.DataFrame:
+        return self.dimensions_lazy().collect()
 
     # ------------------------------------------------------------------ firms
     FIRM_COLUMNS = (
@@ -293,14 +321,27 @@ class Assessment:
         return self.wide.select(self.FIRM_COLUMNS)
 
     def write(self, out: str | Path) -> dict[str, Path]:
-        """Write ``criteria.parquet`` (streamed), ``tiers.parquet`` and ``firms.parquet``."""
+        """Write ``criteria.parquet`` (streamed), ``tiers.parquet``, ``firms.parquet`` and
+        ``dimensions.parquet`` (dimension sub-scores of the scored packs)."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        paths = {n: out / f"{n}.parquet" for n in ("criteria", "tiers", "firms")}
+        paths = {n: out / f"{n}.parquet" for n in ("criteria", "tiers", "firms", "dimensions")}
         self.criteria_lazy().sink_parquet(paths["criteria"])
         self.tiers.write_parquet(paths["tiers"])
         self.firms.write_parquet(paths["firms"])
+        self.dimensions.write_parquet(paths["dimensions"])
         return paths
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(
+    pid: str, year: int, application: str, name: str
+) -> tuple[CompiledPack, frozenset[str]]:
+    """Compile a shipped pack once per (year, application): expressions are immutable."""
+    pk = load_pack(pid)
+    assert isinstance(pk, Pack)
+    cp, used = compile_pack(pk, KNOWN_COLUMNS, year=year, application=application, name=name)
+    return cp, frozenset(used)
 
 
 def _resolve_packs(packs: Sequence[str] | None, as_of: dt.date, application: str) -> list[str]:
@@ -362,9 +403,7 @@ def assess(
         needed.setdefault(c, []).append("four-above")
 
     def add(pid: str, app: str, name: str = "") -> CompiledPack:
-        pk = load_pack(pid)
-        assert isinstance(pk, Pack)
-        cp, used = compile_pack(pk, KNOWN_COLUMNS, year=year, application=app, name=name)
+        cp, used = _compiled(pid, year, app, name)
         for c in used:
             needed.setdefault(c, []).append(pid)
         compiled[name or pid] = cp
@@ -400,6 +439,14 @@ def assess(
     )
     lf = lf.with_columns(
         sei_field=sei, size_class=size_class_expr(pl.col("size_sector")).cast(pl.String)
+    )
+    # the criteria read size_class as a fact: an undetermined class (unknown / not_applicable)
+    # is null there, so EL-2 is unknown rather than unmet; the firms frame keeps the class.
+    lf = lf.with_columns(
+        _size_class_out=pl.col("size_class"),
+        size_class=pl.when(pl.col("size_class").is_in(["unknown", "not_applicable"]).not_()).then(
+            pl.col("size_class")
+        ),
     )
     # stage 1: criteria
     lf = lf.with_columns([e for cp in compiled.values() for e in cp.stage1()])
@@ -448,7 +495,7 @@ def assess(
     firm = {k: pl.when(no_group).then(False).otherwise(e) for k, e in fa.items()}
     firm |= ladder_exprs(as_of, verdicts, prereqs, review_cols)
     lf = lf.with_columns(
-        size_class=pl.col("size_class").cast(SIZE_CLASS),
+        size_class=pl.col("_size_class_out").cast(SIZE_CLASS),
         **firm,
     )
     wide = lf.collect()

@@ -72,8 +72,11 @@ def gap_text(gap: float, name: str, unit: str, op: str) -> str:
 def _number_expr(gap: pl.Expr, unit: str) -> pl.Expr:
     if unit in _COUNTED:
         return (gap - 1e-9).ceil().cast(pl.Int64).cast(pl.String)
-    x = gap * 100 if unit == "ratio" else gap
-    return x.round(2).cast(pl.String).str.replace(r"\.0+$", "").str.replace(r"(\.\d*?)0+$", "$1")
+    x = (gap * 100 if unit == "ratio" else gap).round(2)
+    # whole numbers without ".0"; others in polars' shortest float form (38.5, 0.4)
+    return (
+        pl.when(x == x.floor()).then(x.cast(pl.Int64).cast(pl.String)).otherwise(x.cast(pl.String))
+    )
 
 
 def gap_text_expr(gap: pl.Expr, name: str, unit: str, op: str) -> pl.Expr:
@@ -113,8 +116,12 @@ def band_gap(
         thr,
         gap,
         pl.when(gap.is_not_null()).then(pl.lit(bands.bases[0].unit)).cast(UNIT),
-        pl.concat_str(texts, separator="，或", ignore_nulls=True),
+        _non_empty(pl.concat_str(texts, separator="，或", ignore_nulls=True)),
     )
+
+
+def _non_empty(s: pl.Expr) -> pl.Expr:
+    return pl.when(s != "").then(s)
 
 
 def case_gap(

@@ -99,8 +99,13 @@ def frame(*rows: dict[str, Any]) -> pl.DataFrame:
     return pl.DataFrame(recs, schema=frame_schema())
 
 
-def run(rows: list[dict[str, Any]] | dict[str, Any], pack: str, *, as_of: dt.date = AS_OF,
-        application: str = "new") -> Assessment:
+def run(
+    rows: list[dict[str, Any]] | dict[str, Any],
+    pack: str,
+    *,
+    as_of: dt.date = AS_OF,
+    application: str = "new",
+) -> Assessment:
     rows = [rows] if isinstance(rows, dict) else rows
     return assess(frame(*rows), as_of, packs=[pack], application=application)  # type: ignore[arg-type]
 
@@ -114,7 +119,9 @@ def statuses(a: Assessment, pack: str, row: int = 0) -> dict[str, str]:
 
 def points(a: Assessment, pack: str, row: int = 0) -> dict[str, float | None]:
     uscc = f"91420100MA4K{row:06d}"
-    c = a.criteria.filter((pl.col("pack") == pack) & (pl.col("uscc") == uscc) & pl.col("max_points").is_not_null())
+    c = a.criteria.filter(
+        (pl.col("pack") == pack) & (pl.col("uscc") == uscc) & pl.col("max_points").is_not_null()
+    )
     return dict(zip(c["criterion_id"].cast(pl.String), c["points"].to_list(), strict=True))
 
 

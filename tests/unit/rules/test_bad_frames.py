@@ -34,7 +34,9 @@ def test_wrong_dtype_names_column_and_pack() -> None:
 
 
 def test_optional_columns_may_be_absent() -> None:
-    f = frame().drop("platform_score_y0", "platform_score_y1", "market_position_ok", "local_feature_points")
+    f = frame().drop(
+        "platform_score_y0", "platform_score_y1", "market_position_ok", "local_feature_points"
+    )
     a = assess(f, AS_OF, packs=["specialized-2026", "specialized-2022"])
     assert statuses(a, "specialized-2026")["SP6-P8"] == "unknown"
     assert statuses(a, "specialized-2026")["SP6-P7"] == "manual_review"
@@ -62,7 +64,13 @@ BAD_VALUES = [
 
 
 def test_bad_values_leave_other_rows_untouched() -> None:
-    packs = ["tech_sme-2017", "innovative-2022", "specialized-2022", "little_giant-2022", "champion-2023"]
+    packs = [
+        "tech_sme-2017",
+        "innovative-2022",
+        "specialized-2022",
+        "little_giant-2022",
+        "champion-2023",
+    ]
     good = assess(frame({}), AS_OF, packs=packs)
     mixed = assess(frame({}, *BAD_VALUES), AS_OF, packs=packs)
     first = "91420100MA4K000000"
@@ -74,8 +82,11 @@ def test_bad_values_leave_other_rows_untouched() -> None:
 
 
 def test_bad_values_become_unknown_not_unmet() -> None:
-    a = assess(frame({"revenue_y1": 0.0}, {"rd_institution_level": "galactic"}, {"industry": "0000"}),
-               AS_OF, packs=["innovative-2022", "specialized-2022"])
+    a = assess(
+        frame({"revenue_y1": 0.0}, {"rd_institution_level": "galactic"}, {"industry": "0000"}),
+        AS_OF,
+        packs=["innovative-2022", "specialized-2022"],
+    )
     assert statuses(a, "innovative-2022", 0)["IN-2"] == "unknown"  # R&D / 0 revenue
     assert statuses(a, "specialized-2022", 1)["SP-13"] == "unknown"  # unknown code
     assert statuses(a, "innovative-2022", 2)["IN-5"] == "manual_review"  # unknown industry

@@ -70,34 +70,115 @@ def digital(v: float) -> dict[str, Any]:
 # (pack, criterion, setter, step, direction, [(edge, points on/better side, points worse side)])
 RATIO, MONEY = 0.0001, 0.01
 BANDS: list[tuple[str, str, Setter, float, str, list[tuple[float, float, float]]]] = [
-    ("tech_sme-2017", "TS-1", staff_ratio, RATIO, "higher",
-     [(0.30, 20, 16), (0.25, 16, 12), (0.20, 12, 8), (0.15, 8, 4), (0.10, 4, 0)]),
-    ("tech_sme-2017", "TS-2", rd_ratio, RATIO, "higher",
-     [(0.06, 50, 40), (0.05, 40, 30), (0.04, 30, 20), (0.03, 20, 10), (0.02, 10, 0)]),
-    ("tech_sme-2017", "TS-2", cost_ratio, RATIO, "higher",
-     [(0.30, 50, 40), (0.25, 40, 30), (0.20, 30, 20), (0.15, 20, 10), (0.10, 10, 0)]),
-    ("innovative-2022", "IN-2", rd_ratio, RATIO, "higher",
-     [(0.05, 20, 15), (0.03, 15, 10), (0.02, 10, 5), (0.01, 5, 0)]),
-    ("innovative-2022", "IN-3", growth, RATIO, "higher",
-     [(0.15, 20, 15), (0.10, 15, 10), (0.05, 10, 5), (0.0, 5, 0)]),
+    (
+        "tech_sme-2017",
+        "TS-1",
+        staff_ratio,
+        RATIO,
+        "higher",
+        [(0.30, 20, 16), (0.25, 16, 12), (0.20, 12, 8), (0.15, 8, 4), (0.10, 4, 0)],
+    ),
+    (
+        "tech_sme-2017",
+        "TS-2",
+        rd_ratio,
+        RATIO,
+        "higher",
+        [(0.06, 50, 40), (0.05, 40, 30), (0.04, 30, 20), (0.03, 20, 10), (0.02, 10, 0)],
+    ),
+    (
+        "tech_sme-2017",
+        "TS-2",
+        cost_ratio,
+        RATIO,
+        "higher",
+        [(0.30, 50, 40), (0.25, 40, 30), (0.20, 30, 20), (0.15, 20, 10), (0.10, 10, 0)],
+    ),
+    (
+        "innovative-2022",
+        "IN-2",
+        rd_ratio,
+        RATIO,
+        "higher",
+        [(0.05, 20, 15), (0.03, 15, 10), (0.02, 10, 5), (0.01, 5, 0)],
+    ),
+    (
+        "innovative-2022",
+        "IN-3",
+        growth,
+        RATIO,
+        "higher",
+        [(0.15, 20, 15), (0.10, 15, 10), (0.05, 10, 5), (0.0, 5, 0)],
+    ),
     ("innovative-2022", "IN-4", debt, RATIO, "lower", [(0.55, 10, 5), (0.75, 5, 0)]),
-    ("innovative-2022", "IN-6", main_share, RATIO, "higher",
-     [(0.70, 20, 15), (0.60, 15, 10), (0.55, 10, 5), (0.50, 5, 0)]),
-    ("specialized-2022", "SP-1", main_share, RATIO, "higher", [(0.80, 5, 3), (0.70, 3, 1), (0.60, 1, 0)]),
-    ("specialized-2022", "SP-2", growth_2y, RATIO, "higher",
-     [(0.10, 10, 8), (0.08, 8, 6), (0.06, 6, 4), (0.04, 4, 2), (0.0, 2, 0)]),
-    ("specialized-2022", "SP-3", niche, MONEY, "higher",
-     [(10, 5, 4), (8, 4, 3), (6, 3, 2), (4, 2, 1), (2, 1, 0)]),
+    (
+        "innovative-2022",
+        "IN-6",
+        main_share,
+        RATIO,
+        "higher",
+        [(0.70, 20, 15), (0.60, 15, 10), (0.55, 10, 5), (0.50, 5, 0)],
+    ),
+    (
+        "specialized-2022",
+        "SP-1",
+        main_share,
+        RATIO,
+        "higher",
+        [(0.80, 5, 3), (0.70, 3, 1), (0.60, 1, 0)],
+    ),
+    (
+        "specialized-2022",
+        "SP-2",
+        growth_2y,
+        RATIO,
+        "higher",
+        [(0.10, 10, 8), (0.08, 8, 6), (0.06, 6, 4), (0.04, 4, 2), (0.0, 2, 0)],
+    ),
+    (
+        "specialized-2022",
+        "SP-3",
+        niche,
+        MONEY,
+        "higher",
+        [(10, 5, 4), (8, 4, 3), (6, 3, 2), (4, 2, 1), (2, 1, 0)],
+    ),
     ("specialized-2022", "SP-5", digital, 1, "higher", [(3, 5, 3), (2, 3, 0)]),
-    ("specialized-2022", "SP-7", margin, RATIO, "higher",
-     [(0.10, 10, 8), (0.08, 8, 6), (0.06, 6, 4), (0.04, 4, 2), (0.02, 2, 0)]),
+    (
+        "specialized-2022",
+        "SP-7",
+        margin,
+        RATIO,
+        "higher",
+        [(0.10, 10, 8), (0.08, 8, 6), (0.06, 6, 4), (0.04, 4, 2), (0.02, 2, 0)],
+    ),
     ("specialized-2022", "SP-8", debt, RATIO, "lower", [(0.50, 5, 3), (0.60, 3, 1), (0.70, 1, 0)]),
-    ("specialized-2022", "SP-11", rd_amount, MONEY, "higher",
-     [(500, 10, 8), (400, 8, 6), (300, 6, 4), (200, 4, 2), (100, 2, 0)]),
-    ("specialized-2022", "SP-11", lambda v: {"revenue_y1": 100.0, "rd_expense_y1": round(v * 100, 4)},
-     RATIO, "higher", [(0.10, 10, 8), (0.08, 8, 6), (0.06, 6, 4), (0.04, 4, 2), (0.03, 2, 0)]),
-    ("specialized-2022", "SP-12", staff_ratio, RATIO, "higher", [(0.20, 5, 3), (0.10, 3, 1), (0.05, 1, 0)]),
+    (
+        "specialized-2022",
+        "SP-11",
+        rd_amount,
+        MONEY,
+        "higher",
+        [(500, 10, 8), (400, 8, 6), (300, 6, 4), (200, 4, 2), (100, 2, 0)],
+    ),
+    (
+        "specialized-2022",
+        "SP-11",
+        lambda v: {"revenue_y1": 100.0, "rd_expense_y1": round(v * 100, 4)},
+        RATIO,
+        "higher",
+        [(0.10, 10, 8), (0.08, 8, 6), (0.06, 6, 4), (0.04, 4, 2), (0.03, 2, 0)],
+    ),
+    (
+        "specialized-2022",
+        "SP-12",
+        staff_ratio,
+        RATIO,
+        "higher",
+        [(0.20, 5, 3), (0.10, 3, 1), (0.05, 1, 0)],
+    ),
 ]
+
 
 def spec_points(value: float, direction: str, edges: list[tuple[float, float, float]]) -> float:
     """Points by the spec table: the best band whose edge the value reaches (edge inclusive)."""
@@ -114,6 +195,9 @@ for pack, cid, setter, step, direction, edges in BANDS:
             expected = spec_points(value, direction, edges)
             if value == edge:
                 assert expected == better  # on the edge: the better band
+            worse_side = edge - step if direction == "higher" else edge + step
+            if value == worse_side:
+                assert expected == worse  # just past the edge: the worse band
             CASES.append((pack, cid, setter, value, expected))
 
 
@@ -137,5 +221,20 @@ def test_band_edges(case: int) -> None:
 
 def test_cases_are_exhaustive() -> None:
     """Every banded indicator of the spec is in the table above."""
-    banded = {"TS-1", "TS-2", "IN-2", "IN-3", "IN-4", "IN-6", "SP-1", "SP-2", "SP-3", "SP-5", "SP-7", "SP-8", "SP-11", "SP-12"}
+    banded = {
+        "TS-1",
+        "TS-2",
+        "IN-2",
+        "IN-3",
+        "IN-4",
+        "IN-6",
+        "SP-1",
+        "SP-2",
+        "SP-3",
+        "SP-5",
+        "SP-7",
+        "SP-8",
+        "SP-11",
+        "SP-12",
+    }
     assert {row[1] for row in BANDS} == banded

@@ -1,0 +1,1 @@
+"""Benchmarks: printed numbers, not timed tests (``python -m bench``)."""
