@@ -353,7 +353,18 @@ def assessment_frame(
     lacking required columns (hand-built firms, what-if bodies) and reads those columns as null.
     """
     d = as_of
-    frame = _firms(tables, d, strict)
+    # Every input slice is joined to the key column alone, in population order, and the aligned
+    # results are put side by side: each join copies only its own columns (chained left joins
+    # would re-copy the ever wider frame at every step).
+    population = _firms(tables, d, strict).sort("uscc")
+    keys = population.select("uscc")
+    parts: list[pl.LazyFrame] = [population]
+    nulls: dict[str, pl.DataType] = {}
+
+    def attach(right: pl.LazyFrame, validate: str = "m:1") -> None:
+        joined = keys.join(right, on="uscc", how="left", validate=validate, maintain_order="left")
+        parts.append(joined.drop("uscc"))
+
     wanted = dict(YEAR_COLUMNS)
     if history:
         wanted |= {k: v for k, v in HISTORY_COLUMNS.items() if v[0] != "stats_roster"}
@@ -363,12 +374,12 @@ def assessment_frame(
     checked = "1:1"
     for lf, dtypes in _year_slices(tables, wanted, d.year, strict):
         if lf is None:
-            frame = frame.with_columns(_null_columns(dtypes))
+            nulls |= dtypes
         else:
-            frame = frame.join(lf, on="uscc", how="left", validate=checked)
+            attach(lf, checked)
             checked = "m:1"
     if checked == "1:1":  # no year table given: still prove the firms key unique
-        frame = frame.join(frame.select("uscc"), on="uscc", how="left", validate="1:1")
+        attach(keys, "1:1")
 
     titles = _titles(tables, d, strict)
     title_cols = {
@@ -376,50 +387,49 @@ def assessment_frame(
         **{f"{t}_{s}": pl.Date() for t in TIERS for s in ("expires", "granted", "first_granted")},
         "title_revoked_3y": pl.Boolean(),
     }
+    fill_false: list[str] = []
     if titles is None:
-        frame = frame.with_columns(_null_columns(title_cols))
+        nulls |= title_cols
     else:
-        bools = [c for c, t in title_cols.items() if t == pl.Boolean()]
-        frame = frame.join(titles, on="uscc", how="left").with_columns(
-            pl.col(bools).fill_null(False)
-        )
+        attach(titles)
+        fill_false += [c for c, t in title_cols.items() if t == pl.Boolean()]
 
     events = _events(tables, d, strict)
     event_cols = [*LISTING_KINDS, "incident_3y", "fraud_3y", "sci_dishonesty_3y"]
     if events is None:
-        frame = frame.with_columns(_null_columns(dict.fromkeys(event_cols, pl.Boolean())))
+        nulls |= dict.fromkeys(event_cols, pl.Boolean())
     else:
-        frame = frame.join(events, on="uscc", how="left").with_columns(
-            pl.col(event_cols).fill_null(False)
-        )
+        attach(events)
+        fill_false += event_cols
 
     platform = _platform(tables, d, strict)
     if platform is None:
-        frame = frame.with_columns(
-            _null_columns(dict.fromkeys(("platform_score_y0", "platform_score_y1"), pl.Float64()))
-        )
+        nulls |= dict.fromkeys(("platform_score_y0", "platform_score_y1"), pl.Float64())
     else:
-        frame = frame.join(platform, on="uscc", how="left")
+        attach(platform)
 
     roster_specs = [(1, "in_four_above", "four_above_kind_y1")]
     if history:
         roster_specs.append((2, "in_four_above_y2", None))
     for k, flag, kind in roster_specs:
         roster, published = _roster(tables, d.year - k, strict)
-        names = {flag: pl.Boolean(), **({kind: pl.String()} if kind else {})}
         if roster is None or published is None:
-            frame = frame.with_columns(_null_columns(names))
+            nulls |= {flag: pl.Boolean(), **({kind: pl.String()} if kind else {})}
             continue
         roster = roster.rename({"in_four_above": flag})
         if kind is None:
             roster = roster.drop("four_above_kind_y1")
-        frame = (
-            frame.join(roster, on="uscc", how="left", validate="m:1")
-            .join(published, how="cross")
-            .with_columns(pl.when(pl.col("_roster_published")).then(pl.col(flag).fill_null(False)))
-            .drop("_roster_published")
+        absent_means_off = pl.when(pl.col("_roster_published")).then(pl.col(flag).fill_null(False))
+        joined = keys.join(roster, on="uscc", how="left", validate="m:1", maintain_order="left")
+        parts.append(
+            joined.join(published, how="cross", maintain_order="left")
+            .with_columns(absent_means_off)
+            .drop("uscc", "_roster_published")
         )
 
+    frame = pl.concat(parts, how="horizontal").with_columns(
+        pl.col(fill_false).fill_null(False), *_null_columns(nulls)
+    )
     frame = frame.with_columns(standards_participation=pl.col("standards_count_y1") > 0)
     out = [pl.col(c.name).cast(c.dtype) for c in FRAME_COLUMNS]
     out += [pl.col(n).cast(t) for n, t in EXTRA_COLUMNS.items()]
@@ -427,4 +437,4 @@ def assessment_frame(
         spec = {t: {c.name: c.dtype for c in TABLES[t].columns} for t in TABLES}
         out += [pl.col(n).cast(spec[t][s]) for n, (t, s, _) in HISTORY_COLUMNS.items()]
         out.append(pl.col("standards_count_y1").cast(pl.Int64()))
-    return frame.select(out).sort("uscc")
+    return frame.select(out)
