@@ -42,7 +42,7 @@ from data_contracts.expectations import frame_expectations, parameters, table_ex
 from data_contracts.readers import PARSE_ERRORS
 from data_contracts.tables import TABLES
 
-__all__ = ["GxMode", "ValidationResult", "validate_frame", "validate_tables"]
+__all__ = ["GxMode", "ValidationResult", "unusable", "validate_frame", "validate_tables"]
 
 GxMode = Literal["off", "sample", "full"]
 GX_SAMPLE_ROWS = 2_000
@@ -63,6 +63,21 @@ class ValidationResult:
     def ok(self) -> bool:
         """True when the batch is usable (rows may still have been set aside)."""
         return not self.fatal
+
+
+def unusable(
+    reason: str, as_of: date, sources: Mapping[str, Any] | None = None
+) -> ValidationResult:
+    """The result of a batch rejected as a whole (also used when a file cannot even be read)."""
+    report = {
+        "as_of": as_of.isoformat(),
+        "sources": dict(sources or {}),
+        "tables": {},
+        "status": "unusable",
+        "fatal": True,
+        "reason": reason,
+    }
+    return ValidationResult({}, quarantine.empty(), report, True, reason)
 
 
 def _kind(dtype: pl.DataType) -> str:
@@ -194,8 +209,7 @@ def validate_tables(
     }
 
     def fail(reason: str) -> ValidationResult:
-        report.update(status="unusable", fatal=True, reason=reason)
-        return ValidationResult({}, quarantine.empty(), report, True, reason)
+        return unusable(reason, as_of, sources)
 
     missing = [t for t in TABLES if t not in frames]
     if missing:

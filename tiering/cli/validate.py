@@ -1,8 +1,9 @@
 """``tiering validate``: check a folder of input tables, write quarantine and report.
 
-Exit code 0 when the batch is usable (rows may have been set aside), 2 when it is not (missing
-table or column, a key of the wrong type, an unreadable file, too many bad rows, a batch check
-failure); the message says which.
+Exit codes: 0 when the batch is usable (rows may have been set aside); 2 when it is not (missing
+table or column, a key of the wrong type, an unreadable or empty file, too many bad rows, a batch
+check failure) — the message on stderr and ``report.md`` say which — and 2 as well for a wrong
+option (typer's usage error). Anything else (1) is a bug.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def register(app: typer.Typer) -> None:
         from data_contracts.readers import ReadError, find_table_file, read_table_info
         from data_contracts.report import write_outputs
         from data_contracts.tables import TABLES
-        from data_contracts.validate import validate_tables
+        from data_contracts.validate import unusable, validate_tables
 
         if money_unit not in ("yuan", "wan"):
             raise typer.BadParameter("金额单位应为 yuan 或 wan", param_hint="--money-unit")
@@ -78,9 +79,15 @@ def register(app: typer.Typer) -> None:
                     info = read_table_info(p, name, money_unit, industry_codes)  # type: ignore[arg-type]
                     tables[name], sources[name] = info.frame, info.summary()
         except ReadError as exc:
+            write_outputs(unusable(exc.message, day, sources), out)
             typer.echo(f"错误：本批数据不可用：{exc.message}", err=True)
             raise typer.Exit(EXIT_UNUSABLE) from exc
-        prev = json.loads(previous.read_text(encoding="utf-8")) if previous else None
+        try:
+            prev = json.loads(previous.read_text(encoding="utf-8")) if previous else None
+        except (OSError, ValueError) as exc:
+            raise typer.BadParameter(
+                f"无法读取上次运行的报告：{previous}（{exc}）", param_hint="--previous"
+            ) from exc
         result = validate_tables(tables, day, prev, max_bad_share, gx=gx, sources=sources)  # type: ignore[arg-type]
         paths = write_outputs(result, out)
         for name, c in result.counts.items():

@@ -180,6 +180,20 @@ def test_cli_fails_on_an_empty_file(tmp_path, tables):
         ["validate", "--data", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--gx", "off"],
     )
     assert res.exit_code == 2 and "events.csv为空" in res.output
+    md = (tmp_path / "o" / "report.md").read_text(encoding="utf-8")
+    assert "本批数据不可用" in md and "events.csv为空" in md
+    rep = json.loads((tmp_path / "o" / "report.json").read_text(encoding="utf-8"))
+    assert rep["fatal"] and rep["status"] == "unusable"
+
+
+def test_cli_rejects_an_unreadable_previous_report(tmp_path, tables):
+    from tiering.cli.main import app
+
+    _write_dir(tables, tmp_path / "in")
+    (tmp_path / "prev.json").write_text("{not json", encoding="utf-8")
+    args = ["validate", "--data", str(tmp_path / "in"), "--out", str(tmp_path / "o"), "--gx", "off"]
+    res = CliRunner().invoke(app, [*args, "--previous", str(tmp_path / "prev.json")])
+    assert res.exit_code == 2 and "无法读取上次运行的报告" in res.output
 
 
 @pytest.mark.parametrize(
