@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import polars as pl
@@ -77,7 +78,10 @@ def _lookups() -> dict[str, dict[str, object]]:
     }
 
 
-def _base(c, as_of: pl.Expr, cols: set[str]) -> dict[str, pl.Expr]:
+Column = Callable[..., pl.Expr]
+
+
+def _base(c: Column, as_of: pl.Expr, cols: set[str]) -> dict[str, pl.Expr]:
     """Every non-gap feature as an expression (``c(name)`` reads a column or a typed null)."""
     lk = _lookups()
     rev = [c(f"revenue_y{k}") for k in (1, 2, 3, 4)]

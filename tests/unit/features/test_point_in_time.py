@@ -6,6 +6,8 @@ from datetime import date
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from features.asof import assessment_frame
@@ -84,3 +86,14 @@ def test_lazy_and_eager_inputs_agree(city):
     lazy = {k: v.lazy() for k, v in city.items()}
     assert isinstance(assessment_frame(lazy, d), pl.LazyFrame)
     assert_frame_equal(assessment_frame(city, d).collect(), assessment_frame(lazy, d).collect())
+
+
+@settings(max_examples=12, deadline=None, derandomize=True)
+@given(
+    d=st.dates(min_value=date(2018, 1, 1), max_value=date(2028, 12, 31)),
+    seed=st.integers(0, 10_000),
+)
+def test_point_in_time_on_any_date(city, build, d, seed):
+    """Property form of the perturbation test: any date, any rewrite of the future."""
+    before = assessment_frame(city, d).collect()
+    assert_frame_equal(before, assessment_frame(build.perturb_after(city, d, seed), d).collect())
