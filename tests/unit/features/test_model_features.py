@@ -108,6 +108,7 @@ def test_four_above_ratio_uses_the_firms_line(industry, main, rev, ratio):
 def test_gap_is_zero_on_the_line_and_positive_when_met(t):
     sources = {
         "rd_ratio_y1": {"rd_expense_y1": 3.0, "revenue_y1": 100.0},
+        "rd_ratio_y2": {"rd_expense_y2": 3.0, "revenue_y2": 100.0},
         "equity_2y": {"equity_financing_y1": 0.0, "equity_financing_y2": 0.0},
         "equity_3y": {
             "equity_financing_y1": 0.0,
