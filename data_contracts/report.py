@@ -122,6 +122,11 @@ def render_markdown(result: ValidationResult) -> str:
             else f"- **不一致的规则：{drift}**（请联系维护人员）",
             "",
         ]
+    ignored = r.get("ignored_columns", {})
+    if ignored:
+        lines += ["## 未使用的列（不在数据契约中，未进入后续计算）", ""]
+        lines += [f"- {name}：{'、'.join(cols)}" for name, cols in ignored.items()]
+        lines.append("")
     sources = r.get("sources", {})
     if sources:
         lines += ["## 读取的文件", ""]

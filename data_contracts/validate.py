@@ -129,7 +129,9 @@ def _schema_problems(name: str, df: pl.DataFrame) -> tuple[pl.DataFrame, list[st
     if nan_columns and df.height:  # NaN -> null (unknown), copying only columns that hold NaN
         has_nan = df.select(pl.col(nan_columns).is_nan().any()).row(0, named=True)
         fixes += [pl.col(c).fill_nan(None) for c, yes in has_nan.items() if yes]
-    return (df.with_columns(fixes) if fixes else df), problems
+    order = [c.name for c in spec.columns] + ([PARSE_ERRORS] if PARSE_ERRORS in df.columns else [])
+    out = df.with_columns(fixes) if fixes else df
+    return (out if out.columns == order else out.select(order)), problems
 
 
 def _sample(df: pl.DataFrame, n: int) -> pl.DataFrame:
@@ -216,7 +218,12 @@ def validate_tables(
         labels = "、".join(f"{TABLES[t].label}（{t}）" for t in missing)
         return fail(f"缺少数据表：{labels}")
     problems = []
+    ignored: dict[str, list[str]] = {}
     for name in TABLES:
+        known = set(TABLES[name].schema()) | {PARSE_ERRORS}
+        extra = [c for c in frames[name].columns if c not in known]
+        if extra:  # only contract columns travel on; the report names what was left behind
+            ignored[name] = extra
         frames[name], p = _schema_problems(name, frames[name])
         problems += p
     if problems:
@@ -299,6 +306,7 @@ def validate_tables(
         share = c["rows_own_problems"] / c["rows_in"] if c["rows_in"] else 0.0
         report["tables"][name] = {"label": TABLES[name].label, **c, "bad_share": round(share, 6)}
     report.update(
+        ignored_columns=ignored,
         profile=prof,
         batch_findings=findings,
         reasons_by_rule=by_rule,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
+from data_contracts.tables import TABLES
 from data_contracts.validate import validate_tables
 
 
@@ -226,3 +227,14 @@ def test_contract_of_record_runs_gx_and_finds_no_drift(tables, as_of, set_cell):
         "MONEY-NEG",
         "CROSS-MAIN-REVENUE",
     ] or {f["rule"] for f in cor["financials"]["failed"]} == {"MONEY-NEG", "CROSS-MAIN-REVENUE"}
+
+
+def test_only_contract_columns_travel_on(tables, as_of):
+    tables["firms"] = (
+        tables["firms"]
+        .with_columns(legal_person=pl.lit("张三"))
+        .select("legal_person", *tables["firms"].columns[::-1])
+    )
+    r = _run(tables, as_of)
+    assert r.ok and r.tables["firms"].columns == list(TABLES["firms"].schema())
+    assert r.report["ignored_columns"] == {"firms": ["legal_person"]}
