@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-__all__ = ["parse_years", "register"]
+if TYPE_CHECKING:
+    import polars as pl
+
+__all__ = ["held_summary", "parse_years", "register"]
 
 
 def parse_years(text: str) -> tuple[int, int]:
@@ -25,6 +29,32 @@ def parse_years(text: str) -> tuple[int, int]:
     if last < first:
         raise typer.BadParameter(f"年份区间起止颠倒：“{text}”")
     return first, last
+
+
+_TIER_LABELS = {"tech_sme": "科技型", "innovative": "创新型", "specialized": "专精特新",
+                "little_giant": "小巨人", "champion": "单项冠军"}  # fmt: skip
+
+
+def held_summary(recognitions: pl.DataFrame, last_year: int) -> str:
+    """Titles valid on 31 Dec of ``last_year`` by tier, as one Chinese line for the console.
+
+    >>> import datetime as dt
+    >>> import polars as pl
+    >>> rec = pl.DataFrame({"uscc": ["A", "B"], "tier": ["specialized", "champion"],
+    ...     "granted": [dt.date(2024, 7, 20)] * 2, "expires": [dt.date(2027, 7, 19)] * 2,
+    ...     "revoked": [None, dt.date(2025, 3, 1)]})
+    >>> held_summary(rec, 2025)
+    '科技型 0，创新型 0，专精特新 1，小巨人 0，单项冠军 0'
+    """
+    import polars as pl
+
+    on = dt.date(last_year, 12, 31)
+    held = recognitions.filter(
+        (pl.col("granted") <= on) & (pl.col("expires") >= on)
+        & (pl.col("revoked").is_null() | (pl.col("revoked") > on))
+    )  # fmt: skip
+    counts = dict(held.group_by("tier").agg(pl.col("uscc").n_unique()).iter_rows())
+    return "，".join(f"{label} {counts.get(t, 0):,}" for t, label in _TIER_LABELS.items())
 
 
 def register(app: typer.Typer) -> None:
@@ -72,3 +102,5 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"  {name}: {n:,} 行")
         if sim.injected is not None:
             typer.echo(f"  injected: {sim.injected.height:,} 处缺陷")
+        if not no_recognitions:
+            typer.echo("  期末有效称号：" + held_summary(sim.tables["recognitions"], span[1]))

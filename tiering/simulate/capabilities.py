@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 from tiering.simulate.population import GROUPS, Population
 
@@ -37,6 +38,15 @@ _LG22[[_G["mfg_cluster"], _G["mfg"], _G["software"], _G["sci"]]] = [0.7, 0.35, 0
 
 def _sig(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+def labels(levels: np.ndarray, codes: np.ndarray) -> pl.Series:
+    """String column from integer codes (a gather on a tiny series: no per-row Python strings).
+
+    >>> labels(RD_LEVELS, np.array([0, 4])).to_list()
+    ['none', 'national']
+    """
+    return pl.Series(levels.tolist(), dtype=pl.String).gather(pl.Series(codes, dtype=pl.Int64))
 
 
 @dataclass
@@ -137,7 +147,7 @@ def step_capabilities(
     rng: np.random.Generator,
     *,
     title_level: np.ndarray,
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray | pl.Series]]:
     """Advance capabilities of firms ``idx`` in ``year``; return (ip, credentials) columns."""
     n = len(idx)
     g, tech, eng = pop.group[idx], pop.tech[idx], pop.engagement[idx]
@@ -276,20 +286,20 @@ def step_capabilities(
     cred = {
         "high_tech": high_tech,
         "honor_ip_demo": cs.honor[idx].copy(),
-        "rd_institution_level": RD_LEVELS[inst],
+        "rd_institution_level": labels(RD_LEVELS, inst),
         "digital_level": dig,
         "iso9001": iso.copy(),
-        "quality_award_level": AWARD_LEVELS[qa],
+        "quality_award_level": labels(AWARD_LEVELS, qa),
         "own_brand": brand.copy(),
         "standards_count": std.copy(),
         "standard_led_year": np.where(cs.standard_led[idx] > 0, cs.standard_led[idx], -1),
-        "sci_award_level": SCI_LEVELS[cs.sci_level[idx]],
+        "sci_award_level": labels(SCI_LEVELS, cs.sci_level[idx]),
         "sci_award_rank": np.where(cs.sci_level[idx] > 0, cs.sci_rank[idx], -1),
         "sci_award_year": np.where(cs.sci_level[idx] > 0, cs.sci_year[idx], -1),
         "maker_china_rank": np.where(cs.maker_year[idx] > 0, cs.maker_rank[idx], -1),
         "maker_china_year": np.where(cs.maker_year[idx] > 0, cs.maker_year[idx], -1),
         "niche_years": niche_years,
-        "niche_domain": DOMAINS[cs.domain[idx]],
+        "niche_domain": labels(DOMAINS, cs.domain[idx]),
         "sei_product": cs.sei_product[idx],
         "market_share_domestic": np.where(filer, np.round(share_d, 4), nan),
         "market_share_global": np.where(filer, np.round(share_g, 4), nan),

@@ -56,13 +56,13 @@ class City:
         return parts[0].head(0) if parts else pl.DataFrame({"fi": pl.Series([], dtype=pl.UInt32)})
 
 
-def _frame(year: int, idx: np.ndarray, cols: dict[str, np.ndarray]) -> pl.DataFrame:
+def _frame(year: int, idx: np.ndarray, cols: dict[str, np.ndarray | pl.Series]) -> pl.DataFrame:
     data: dict[str, pl.Series] = {
         "fi": pl.Series("fi", idx.astype(np.uint32)),
         "year": pl.Series("year", np.full(len(idx), year, dtype=np.int64)),
     }
     for k, v in cols.items():
-        s = pl.Series(k, v)
+        s = v.alias(k) if isinstance(v, pl.Series) else pl.Series(k, v)
         if k in _NULL_INT:
             s = s.set(s == -1, None) if len(s) else s
         elif s.dtype == pl.Float64:

@@ -36,11 +36,11 @@ def add_years(d: np.ndarray, k: int) -> np.ndarray:
     >>> add_years(np.array(["2020-02-29", "2021-07-15"], "datetime64[D]"), 3).tolist()
     [datetime.date(2023, 2, 28), datetime.date(2024, 7, 15)]
     """
-    y = d.astype("datetime64[Y]")
-    doy = (d - y.astype("datetime64[D]")).astype(int)
-    base = (y + k).astype("datetime64[D]")
-    leap_fix = (doy == 59) & ((y.astype(int) + 1970) % 4 == 0)  # 29 Feb
-    return base + np.where(leap_fix, 58, doy)
+    month = d.astype("datetime64[M]")
+    dom = (d - month.astype("datetime64[D]")).astype(int)
+    target = month + 12 * k
+    days_in = ((target + 1).astype("datetime64[D]") - target.astype("datetime64[D]")).astype(int)
+    return target.astype("datetime64[D]") + np.minimum(dom, days_in - 1)
 
 
 class TitleRegister:

@@ -206,3 +206,19 @@ def test_bad_arguments_are_refused():
         simulate(10, seed=1, dirty=0.9, recognitions=False)
     with pytest.raises(ValueError, match="年份"):
         simulate(10, seed=1, years=(2025, 2019), recognitions=False)
+
+
+def test_recognition_rounds_are_deterministic_and_titles_feed_back():
+    """Same seed → same titles (per-firm keyed draws); titled firms out-invest their peers."""
+    a = simulate(2500, seed=13, years=(2022, 2024))
+    b = simulate(2500, seed=13, years=(2022, 2024))
+    for name in TABLES:
+        assert a[name].equals(b[name]), name
+    rec = a["recognitions"]
+    assert rec.height > 0 and set(rec["tier"]) >= {"tech_sme", "innovative"}
+    spec = rec.filter(pl.col("tier").is_in(["specialized", "little_giant"]))["uscc"].implode()
+    fin = a["financials"].filter(pl.col("year") == 2024)
+    titled = fin.filter(pl.col("uscc").is_in(spec))
+    others = fin.filter(~pl.col("uscc").is_in(spec) & (pl.col("rd_expense") > 0))
+    ratio = pl.col("rd_expense") / pl.col("revenue")
+    assert titled.select(ratio.median()).item() > others.select(ratio.median()).item()
