@@ -143,3 +143,19 @@ def test_gbk_csv_with_chinese_headers_reads_back_identically(city):
         assert not info.ignored_columns and info.parse_errors == 0, info.summary()
         assert set(info.header_map) == {c.label for c in TABLES[name].columns}
         assert_frame_equal(info.frame, from_parquet[name], check_exact=True)
+
+
+def test_a_clean_simulated_city_passes_untouched():
+    """No false alarms on a clean city, recognition rounds (titles, grants, expiries) included."""
+    from datetime import date
+
+    from data_contracts.validate import validate_tables
+    from tiering.simulate import simulate_run
+
+    sim = simulate_run(400, 5, (2020, 2024), recognitions=True)
+    assert sim.tables["recognitions"].height > 0
+    r = validate_tables(sim.tables, date(2024, 12, 31), gx="off")
+    assert r.ok and r.quarantine.height == 0, r.quarantine
+    assert {k: v.height for k, v in r.tables.items()} == {
+        k: v.height for k, v in sim.tables.items()
+    }
