@@ -344,6 +344,35 @@ def _compiled(
     return cp, frozenset(used)
 
 
+def _evaluate(lf: pl.LazyFrame, packs: dict[str, CompiledPack], el: CompiledPack) -> pl.LazyFrame:
+    """Stages 1–3: criterion statuses/points, scores, then verdicts, prerequisites, assessed."""
+    lf = lf.with_columns([e for cp in packs.values() for e in cp.stage1()])
+    lf = lf.with_columns([e.alias(n) for cp in packs.values() for n, e in cp.score_exprs().items()])
+    stage3: list[pl.Expr] = []
+    for cp in packs.values():
+        if cp is el:
+            continue
+        pk = cp.pack
+        elig = [col_name(el.id, e, "s") for e in pk.eligibility if el.applicable(e)]
+        v = cp.verdict_expr(elig)
+        stage3.append(
+            pl.when(v)
+            .then(pl.lit("met"))
+            .when(v.not_())
+            .then(pl.lit("unmet"))
+            .otherwise(pl.lit("undetermined"))
+            .cast(VERDICT)
+            .alias(cp.col("verdict"))
+        )
+        held = [pl.col(f"held_{t}").fill_null(False) for t in pk.prerequisite]
+        stage3.append((pl.any_horizontal(held) if held else pl.lit(True)).alias(cp.col("prereq")))
+        skip = [pl.col(f"held_{t}").fill_null(False) for t in pk.skip_if_held]
+        stage3.append(
+            (pl.any_horizontal(skip).not_() if skip else pl.lit(True)).alias(cp.col("assessed"))
+        )
+    return lf.with_columns(stage3) if stage3 else lf
+
+
 def _resolve_packs(packs: Sequence[str] | None, as_of: dt.date, application: str) -> list[str]:
     if packs is None:
         return packs_in_force(as_of, application)
@@ -448,37 +477,30 @@ def assess(
             pl.col("size_class")
         ),
     )
-    # stage 1: criteria
-    lf = lf.with_columns([e for cp in compiled.values() for e in cp.stage1()])
-    # stage 2: scores
-    lf = lf.with_columns(
-        [e.alias(n) for cp in compiled.values() for n, e in cp.score_exprs().items()]
-    )
-    # stage 3: verdicts, prerequisites, assessed
+    # stages 1–3 for EL and the requested packs over every firm
     el = compiled["EL"]
-    stage3: list[pl.Expr] = []
-    for key, cp in compiled.items():
-        if key == "EL":
-            continue
-        pk = cp.pack
-        elig = [col_name(el.id, e, "s") for e in pk.eligibility if el.applicable(e)]
-        v = cp.verdict_expr(elig)
-        stage3.append(
-            pl.when(v)
-            .then(pl.lit("met"))
-            .when(v.not_())
-            .then(pl.lit("unmet"))
-            .otherwise(pl.lit("undetermined"))
-            .cast(VERDICT)
-            .alias(cp.col("verdict"))
+    main = {k: cp for k, cp in compiled.items() if not k.endswith("@review")}
+    extra = {k: cp for k, cp in compiled.items() if k.endswith("@review")}
+    wide = _evaluate(lf, main, el).collect()
+    # review packs only matter for firms holding a title that is due for review within a year:
+    # evaluate them on that subset and join the verdicts back (null elsewhere, never read)
+    if extra:
+        horizon = one_year_after(as_of)
+        due = [
+            pl.col(f"held_{t}").fill_null(False)
+            & pl.col(f"{t}_expires").is_between(pl.lit(as_of), pl.lit(horizon))
+            for t in review_cols
+        ]
+        sub = (
+            _evaluate(wide.lazy().with_row_index("_row").filter(pl.any_horizontal(due)), extra, el)
+            .select("_row", *(cp.col("verdict") for cp in extra.values()))
+            .collect()
         )
-        held = [pl.col(f"held_{t}").fill_null(False) for t in pk.prerequisite]
-        stage3.append((pl.any_horizontal(held) if held else pl.lit(True)).alias(cp.col("prereq")))
-        skip = [pl.col(f"held_{t}").fill_null(False) for t in pk.skip_if_held]
-        stage3.append(
-            (pl.any_horizontal(skip).not_() if skip else pl.lit(True)).alias(cp.col("assessed"))
+        wide = (
+            wide.with_row_index("_row")
+            .join(sub, on="_row", how="left", maintain_order="left")
+            .drop("_row")
         )
-    lf = lf.with_columns(stage3)
     # stage 4: firm level
     verdicts: dict[str, str] = {}
     prereqs: dict[str, tuple[str, ...]] = {}
@@ -494,9 +516,9 @@ def assess(
     no_group = known_industry & pl.col("four_above_group").is_null()
     firm = {k: pl.when(no_group).then(False).otherwise(e) for k, e in fa.items()}
     firm |= ladder_exprs(as_of, verdicts, prereqs, review_cols)
-    lf = lf.with_columns(
-        size_class=pl.col("_size_class_out").cast(SIZE_CLASS),
-        **firm,
+    wide = (
+        wide.lazy()
+        .with_columns(size_class=pl.col("_size_class_out").cast(SIZE_CLASS), **firm)
+        .collect()
     )
-    wide = lf.collect()
     return Assessment(as_of, application, tier_ids, wide, compiled)
