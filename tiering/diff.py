@@ -3,13 +3,14 @@
 Why: before a new standard takes effect (e.g. specialized-2022 → specialized-2026 on
 2026-04-01) staff need to know who flips and why, by district and industry. Both packs are run on
 the same frame and date (any pack can be run on any date). For a firm whose verdict changes,
-``causes`` lists the criteria responsible:
+``causes`` lists the pass/fail (``gate``) criteria responsible — points-based routes are summed
+up in the score and would only add noise:
 
-- met → not met: the criteria of the *new* pack that are not ``met`` (the bar the firm now fails
-  or cannot be shown to pass);
-- not met → met: the criteria of the *old* pack that were ``unmet`` (the bar that no longer
+- met → not met: the gate criteria of the *new* pack that are not ``met`` (the bar the firm now
+  fails or cannot be shown to pass);
+- not met → met: the gate criteria of the *old* pack that were ``unmet`` (the bar that no longer
   applies);
-- other changes (unmet ↔ undetermined): the non-met criteria of both packs.
+- other changes (unmet ↔ undetermined): the non-met gate criteria of both packs.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Why one lazy query: 1 M firms × ~10 packs × ~90 criteria must run in seconds o
 frame is prepared once (dtypes checked, unknown codes nulled, industry joined to its 门类, SEI
 flag, size sector and 四上 group), every criterion becomes a status (and for indicators a
 worst/best points) column, every pack a verdict column, and the firm-level ladder columns are
-derived from those — all in a single ``collect``. The long ``criteria`` frame (firm × pack ×
+derived from those — all in a single ``collect``. The review packs needed for ``review_risk``
+(the pack a held title's 复核 will use) are evaluated in a second pass only over firms holding a
+title due within a year. The long ``criteria`` frame (firm × pack ×
 criterion, tens of millions of rows at city scale) is never needed to decide anything: it is
 produced lazily from the wide result (``Assessment.criteria_lazy()``) and can be streamed to
 parquet (``Assessment.write``); ``pack``, ``criterion_id``, ``status`` and ``unit`` are Enums.

@@ -211,11 +211,8 @@ def load_pack(pack_id: str) -> AnyPack:
 
 def pack_columns(pack: Pack) -> dict[str, set[str]]:
     """``{frame column: {criterion ids reading it}}`` for schema checks and docs."""
-    from tiering.formula import FormulaCompiler
-
     out: dict[str, set[str]] = {}
     for c in pack.criteria:
-        fc = FormulaCompiler(KNOWN_COLUMNS, dict(pack.parameters), dict(pack.derived))
         for app in c.application:
             _, used = compile_pack(
                 Pack.model_construct(**{**pack.__dict__, "criteria": (c,)}),
@@ -223,7 +220,7 @@ def pack_columns(pack: Pack) -> dict[str, set[str]]:
                 year=None,
                 application=app,
             )
-            for col in used | fc.used:
+            for col in used:
                 out.setdefault(col, set()).add(c.id)
     return out
 

@@ -9,7 +9,7 @@ are ``not_applicable``; a null metric the sector needs, a null or unknown indust
 Lines are compared with the same tiny tolerance as the rule packs (a value on a line reaches it).
 
 >>> import polars as pl
->>> df = pl.DataFrame({"industry": ["3973", "3973", "6513", "6620"],
+>>> df = pl.DataFrame({"industry": ["3973", "3973", "6513", "6621"],
 ...                    "employees_y1": [350, 350, 40, 5], "revenue_y1": [50000.0, 1999.0, 60.0, 1.0],
 ...                    "total_assets_y1": [1.0, 1.0, 1.0, 1.0]})
 >>> df.select(size_class(df)).to_series().to_list()
