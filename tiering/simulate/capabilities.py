@@ -305,7 +305,7 @@ def step_capabilities(
         "market_share_global": np.where(filer, np.round(share_g, 4), nan),
         "domestic_rank": np.where(filer, rank_d, -1).astype(np.int64),
         "global_rank": np.where(filer, rank_g, -1).astype(np.int64),
-        "market_position_ok": np.where(filer, (share_d >= 0.05) | (rank_d <= 5), False),
+        "market_position_ok": np.where(filer, (share_d >= 0.03) | (rank_d <= 10), False),
         "market_position_known": filer,
         "key_chain_link": cs.key_chain[idx],
         "lg_domain_2022": cs.lg22[idx],

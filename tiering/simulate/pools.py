@@ -179,11 +179,14 @@ class PoolTables:
         )  # fmt: skip
         self._hist: tuple[int, dict[str, pl.DataFrame]] | None = None
 
-    def _history(self, y: int) -> dict[str, pl.DataFrame]:
-        if self._hist is None or self._hist[0] != y:
+    def _history(self, year: int) -> dict[str, pl.DataFrame]:
+        """Year rows Y−5..Y. The round year's own rows are included on purpose: the frame
+        builder keeps only what was knowable on D (years ≤ Y−1, plus the year-Y platform score
+        once published) — exactly as it does on the full tables."""
+        if self._hist is None or self._hist[0] != year:
             city = self.city
-            self._hist = (y, {name: city.table(name, (y - 4, y))  # type: ignore[attr-defined]
-                              for name in ("financials", "ip", "credentials", "stats_roster")})  # fmt: skip
+            self._hist = (year, {name: city.table(name, (year - 5, year))  # type: ignore[attr-defined]
+                                 for name in ("financials", "ip", "credentials", "stats_roster")})  # fmt: skip
         return self._hist[1]
 
     def _keyed(self, df: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
@@ -191,7 +194,7 @@ class PoolTables:
         return df.with_columns(uscc=self.uscc.gather(df["fi"])).drop("fi")
 
     def tables(self, fi: np.ndarray, year: int, register: object) -> dict[str, pl.DataFrame]:
-        """Input tables of firms ``fi`` for a round in ``year`` (history up to year − 1)."""
+        """Input tables of firms ``fi`` for a round in ``year`` (as the full tables would be)."""
         city = self.city
         n = len(self.uscc)
         m = np.zeros(n, dtype=bool)
@@ -205,7 +208,7 @@ class PoolTables:
                 closed=pl.Series(closed), status=pl.Series(status)
             )
         }
-        for name, df in self._history(year - 1).items():
+        for name, df in self._history(year).items():
             out[name] = self._keyed(df, mask)
         ev = city.table("events")  # type: ignore[attr-defined]
         ev = self._keyed(ev, mask)
