@@ -9,7 +9,7 @@ Thresholds (:data:`THRESHOLDS`): row count change > 20 % warns, > 50 % fails; a 
 rate rising by > 10 points warns, > 50 points fails; a key distribution (district, industry
 division, status, year, tier, roster kind) moving by a total-variation distance > 0.10 warns,
 > 0.30 fails. Without a previous run only absolute checks apply (a required column entirely
-null warns; a register holding industry codes 9231–9233 warns, because their meaning changed with
+null warns, so does an empty table; a register holding industry codes 9231–9233 warns, because their meaning changed with
 the 2019 amendment of GB/T 4754-2017 and they name public bodies, not enterprises — see
 :mod:`.readers` on ``industry_codes``).
 
@@ -120,6 +120,8 @@ def compare(
         required = (
             {c.name for c in TABLES[table].columns if c.required} if table in TABLES else set()
         )
+        if cur["rows"] == 0:
+            out.append(_finding("warning", "rows", table, None, f"{label}没有数据行", 0, None))
         for col, rate in cur["null_rate"].items():
             if cur["rows"] and rate == 1.0 and col in required:
                 out.append(

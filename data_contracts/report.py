@@ -101,7 +101,9 @@ def render_markdown(result: ValidationResult) -> str:
             )
         lines.append("")
     findings = r.get("batch_findings", [])
-    lines += ["## 批次检查（与上次运行比较）", ""]
+    lines += ["## 批次检查", ""]
+    if not r.get("compared_with_previous"):
+        lines += ["未提供上次运行的报告（--previous），只做了本批自身的检查。", ""]
     if findings:
         for f in findings:
             tag = "失败" if f["level"] == "failure" else "警告"

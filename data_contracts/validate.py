@@ -306,6 +306,7 @@ def validate_tables(
         share = c["rows_own_problems"] / c["rows_in"] if c["rows_in"] else 0.0
         report["tables"][name] = {"label": TABLES[name].label, **c, "bad_share": round(share, 6)}
     report.update(
+        compared_with_previous=previous is not None,
         ignored_columns=ignored,
         profile=prof,
         batch_findings=findings,

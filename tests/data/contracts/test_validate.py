@@ -238,3 +238,14 @@ def test_only_contract_columns_travel_on(tables, as_of):
     r = _run(tables, as_of)
     assert r.ok and r.tables["firms"].columns == list(TABLES["firms"].schema())
     assert r.report["ignored_columns"] == {"firms": ["legal_person"]}
+
+
+def test_an_empty_child_table_is_usable_but_warned(tables, as_of):
+    from data_contracts.report import render_markdown
+
+    tables["events"] = tables["events"].head(0)
+    r = _run(tables, as_of)
+    warn = [f for f in r.report["batch_findings"] if f["table"] == "events"]
+    assert r.ok and [(f["level"], f["check"]) for f in warn] == [("warning", "rows")]
+    md = render_markdown(r)
+    assert "【警告】信用与事故事件没有数据行" in md and "未提供上次运行的报告" in md
