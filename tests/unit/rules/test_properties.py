@@ -26,7 +26,7 @@ ALL = [
     "champion-2023",
 ]
 SCORED = ["tech_sme-2017", "innovative-2022", "specialized-2022"]
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 money = st.one_of(st.none(), st.floats(0, 60000, allow_nan=False).map(lambda x: round(x, 2)))
 small_money = st.one_of(st.none(), st.floats(0, 3000, allow_nan=False).map(lambda x: round(x, 2)))
@@ -303,3 +303,30 @@ def test_verdict_agrees_with_criteria_and_scores_are_bounded(firms: list[dict[st
                     assert t["score_min"] <= t["score"] <= t["score_max"]
                     pts = cp["points"].drop_nulls().sum()
                     assert abs(pts - t["score"]) < 1e-6
+
+
+@SETTINGS
+@given(
+    firms=st.lists(FIRM, min_size=4, max_size=4),
+    held=st.lists(st.booleans(), min_size=5, max_size=5),
+)
+def test_eligible_tier_never_above_eligible_by_criteria(
+    firms: list[dict[str, Any]], held: list[bool]
+) -> None:
+    """Prerequisites can only lower the placement; a placement always has a met verdict."""
+    titles = ["tech_sme", "innovative", "specialized", "little_giant", "champion"]
+    rows = [{**f, **{f"held_{t}": h for t, h in zip(titles, held, strict=True)}} for f in firms]
+    a = assess(frame(*rows), AS_OF)
+    f = a.firms
+    rank = {t: i for i, t in enumerate(titles)}
+    for row in f.with_columns(
+        pl.col("eligible_tier", "eligible_by_criteria").cast(pl.String)
+    ).iter_rows(named=True):
+        e, c = row["eligible_tier"], row["eligible_by_criteria"]
+        if e is not None:
+            assert c is not None and rank[e] <= rank[c]
+        if c is not None:
+            v = a.tiers.filter((pl.col("uscc") == row["uscc"]) & (pl.col("tier") == c))[
+                "verdict"
+            ].cast(pl.String)
+            assert v.to_list() == ["met"]
