@@ -131,3 +131,51 @@ def test_gx_and_polars_flag_the_same_rows(dirty, table, as_of):
     run_ids = {r["id"] for r in results}
     row_ids = {c["meta"]["id"] for c in cfgs if c["meta"]["level"] == "row"}
     assert row_ids <= run_ids  # every row rule really ran in GX
+
+
+def _frame(as_of):
+    from tiering.frame import FRAME_COLUMNS
+    from tiering.uscc import complete
+
+    codes = [complete(f"9142010{i}MA4K0000{i}") for i in range(5)]
+    rows = {
+        "uscc": [codes[0], codes[1][:-1] + "Z", codes[2], codes[3], codes[4]],
+        "district": ["420111", "420111", "420100", "420111", "420111"],
+        "revenue_y1": [100.0, 100.0, -1.0, 100.0, 100.0],
+        "main_revenue_y1": [101.0, 90.0, None, 102.0, 90.0],
+        "market_share_domestic": [0.1, None, None, None, 1.5],
+        "sci_award_year": [as_of.year, None, None, None, as_of.year + 1],
+    }
+    schema = {c.name: c.dtype for c in FRAME_COLUMNS}
+    return pl.DataFrame({k: rows.get(k, [None] * 5) for k in schema}, schema=schema)
+
+
+def test_validate_frame_sets_aside_bad_firms_with_reasons(as_of):
+    from data_contracts.validate import validate_frame
+
+    r = validate_frame(_frame(as_of), as_of)
+    got = {(row, rule) for row, rule in r.quarantine.select("row", "rule").iter_rows()}
+    assert got == {
+        (1, "USCC-CHAR"),
+        (2, "CODE-DISTRICT"),
+        (2, "MONEY-NEG"),
+        (3, "CROSS-MAIN-REVENUE"),
+        (4, "RATIO"),
+        (4, "YEAR-FUTURE"),
+    }
+    assert r.counts["frame"] == {"rows_in": 5, "rows_valid": 1, "rows_quarantined": 4}
+    assert r.tables["frame"]["uscc"].to_list() == [_frame(as_of)["uscc"][0]]
+    assert validate_frame(_frame(as_of).drop("uscc"), as_of).fatal
+
+
+def test_frame_suite_gx_parity(as_of):
+    from data_contracts.suites import run_suite
+
+    df = _frame(as_of)
+    cfgs = frame_expectations(df.columns)
+    results = run_suite("frame", df, cfgs, parameters(as_of))
+    assert not [r["error"] for r in results if r["error"]]
+    fl = rowcheck.failures(df, cfgs, parameters(as_of))
+    assert set(zip(fl["row"], fl["id"], strict=True)) == {
+        (row, r["id"]) for r in results for row in r["rows"]
+    }
