@@ -31,7 +31,7 @@ import polars as pl
 if TYPE_CHECKING:  # pragma: no cover
     from tiering.pack_model import Bands, Criterion
 
-__all__ = ["band_gap", "case_gap", "format_number", "gap_text", "gap_text_expr"]
+__all__ = ["band_gap", "case_gap", "catalogue", "format_number", "gap_text", "gap_text_expr"]
 
 _COUNTED = ("项", "人", "名")
 
@@ -154,4 +154,41 @@ def case_gap(
         gap.cast(pl.Float64),
         unit.cast(UNIT),
         text.cast(pl.String),
+    )
+
+
+def catalogue() -> pl.DataFrame:
+    """Every criterion of every shipped tier pack with its Chinese label, role and source.
+
+    Join it to ``criteria`` on (``pack``, ``criterion_id``) to show labels; the key columns use
+    the same Enum dtypes as the assessment output.
+
+    >>> c = catalogue()
+    >>> c.filter(pl.col("criterion_id") == "SP6-P3")["label"].item()
+    '上年度主营业务收入总额占营业收入总额比重不低于80%'
+    """
+    from tiering.engine import criterion_enum, pack_enum
+    from tiering.pack_loader import list_packs, load_pack
+    from tiering.pack_model import Pack
+
+    rows = []
+    for pid in list_packs():
+        pk = load_pack(pid)
+        if not isinstance(pk, Pack):
+            continue
+        for c in pk.criteria:
+            rows.append(
+                {
+                    "pack": pid,
+                    "criterion_id": c.id,
+                    "label": c.label,
+                    "role": c.role,
+                    "kind": c.kind,
+                    "dimension": c.dimension,
+                    "max_points": None if c.max_points is None else float(c.max_points),
+                    "source": c.source or pk.source,
+                }
+            )
+    return pl.DataFrame(rows).with_columns(
+        pl.col("pack").cast(pack_enum()), pl.col("criterion_id").cast(criterion_enum())
     )
