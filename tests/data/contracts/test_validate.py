@@ -249,3 +249,20 @@ def test_an_empty_child_table_is_usable_but_warned(tables, as_of):
     assert r.ok and [(f["level"], f["check"]) for f in warn] == [("warning", "rows")]
     md = render_markdown(r)
     assert "【警告】信用与事故事件没有数据行" in md and "未提供上次运行的报告" in md
+
+
+def test_gx_contract_run_makes_no_network_call(tables, as_of, monkeypatch):
+    """Runs offline: GX analytics off, no version check, no socket opened during a GX run."""
+    import socket
+
+    attempts: list[object] = []
+
+    def refuse(self, address, *a, **k):
+        attempts.append(address)
+        raise OSError("network disabled in tests")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    r = validate_tables(tables, as_of, gx="full")
+    assert r.ok and attempts == []
+    assert all(t["drift"] == [] for t in r.report["contract_of_record"]["tables"].values())
