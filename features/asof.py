@@ -25,7 +25,8 @@ before 1 January of Y−1. Firms that closed between then and D stay in, with th
 
 Keys are trusted, not repaired: ``data_contracts`` quarantines duplicate keys before this point;
 a duplicate firm or (firm, year) row that slips through raises ``polars.exceptions.ComputeError``
-(join validation) when the frame is collected, rather than duplicating a firm or picking a row.
+(join validation) when the frame is collected, rather than duplicating a firm or picking a row;
+``check_keys(tables)`` names the table, key and firm for callers holding unvalidated tables.
 
 Missing is not zero: a firm without a financial row for Y−1 gets nulls, never 0. Absent rows of
 *registers* mean "none": no recognition row → title not held, no event → flag false, and a firm
@@ -62,6 +63,7 @@ __all__ = [
     "YEAR_COLUMNS",
     "Tables",
     "assessment_frame",
+    "check_keys",
     "input_table",
 ]
 
@@ -335,6 +337,43 @@ def _roster(
         "uscc", pl.col("in_roster").alias("in_four_above"), four_above_kind_y1="four_above_kind"
     )
     return slice_, published
+
+
+def check_keys(tables: Tables) -> None:
+    """Raise a ``TieringError`` naming table, key and firm for the first duplicated key.
+
+    Why: ``assessment_frame`` trusts keys (validated tables) and a duplicate only surfaces as a
+    polars join-validation error at collect time. Callers holding unvalidated tables (scripts,
+    notebooks) run this first to get an error a clerk can act on. Eager: reads every key.
+
+    >>> check_keys({"firms": pl.DataFrame({"uscc": ["A", "A"]})})
+    Traceback (most recent call last):
+    tiering.errors.TieringError: 表 firms（企业基本信息（工商登记））主键 (uscc) 重复：A
+    """
+    for name, frame in tables.items():
+        if name not in TABLES or frame is None:
+            continue
+        spec = TABLES[name]
+        key = list(spec.key)
+        dup = (
+            frame.lazy()
+            .group_by(key)
+            .agg(pl.len().alias("_n"))
+            .filter(pl.col("_n") > 1)
+            .sort(key)
+            .head(1)
+            .collect()
+        )
+        if dup.height:
+            row = dup.row(0, named=True)
+            value = ", ".join(str(row[k]) for k in key)
+            raise TieringError(
+                f"表 {name}（{spec.label}）主键 ({', '.join(key)}) 重复：{value}",
+                field=",".join(key),
+                value=value,
+                rule=f"contract:{name}:key",
+                uscc=row.get("uscc"),
+            )
 
 
 def _null_columns(dtypes: Mapping[str, pl.DataType]) -> list[pl.Expr]:

@@ -7,7 +7,7 @@ from datetime import date
 import polars as pl
 import pytest
 
-from features.asof import EXTRA_COLUMNS, HISTORY_COLUMNS, assessment_frame
+from features.asof import EXTRA_COLUMNS, HISTORY_COLUMNS, assessment_frame, check_keys
 from tiering.errors import TieringError
 from tiering.frame import FRAME_COLUMNS, TIERS
 
@@ -287,3 +287,14 @@ def test_every_tier_has_held_and_expiry(build):
     row = one(build.tables_of(firms=[build.firm()], recognitions=rec))
     assert all(row[f"held_{t}"] for t in TIERS)
     assert {row[f"{t}_expires"] for t in TIERS} == {date(2026, 12, 31)}
+
+
+def test_check_keys_names_table_key_and_firm(build, city):
+    check_keys(city)  # a clean table set passes
+    tables = build.tables_of(
+        firms=[build.firm("F1"), build.firm("F2")],
+        financials=[{"uscc": "F2", "year": 2023}, {"uscc": "F2", "year": 2023}],
+    )
+    with pytest.raises(TieringError, match=r"financials.*\(uscc, year\).*F2, 2023") as err:
+        check_keys(tables)
+    assert (err.value.uscc, err.value.rule) == ("F2", "contract:financials:key")
