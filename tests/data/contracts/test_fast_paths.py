@@ -69,3 +69,16 @@ def test_large_value_sets_flag_the_same_rows_as_small_ones(monkeypatch):
     monkeypatch.setattr(rowcheck, "LARGE_SET", 10)
     large = rowcheck.failures(df, [rule], {"firm_usccs": firms})
     assert small.equals(large) and small["row"].to_list() == [1, 4, 5]
+
+
+def test_gx_sample_is_deterministic_ordered_and_holds_the_flagged_rows():
+    from data_contracts.validate import _sample
+
+    df = pl.DataFrame({"x": range(10_000)})
+    flagged = pl.Series([5, 17, 9_999], dtype=pl.Int64)
+    a, b = _sample(df, 100, flagged), _sample(df, 100, flagged)
+    assert a.equals(b) and a.height == 100 and a["x"].n_unique() == 100
+    assert a["x"].is_sorted() and {5, 17, 9_999} <= set(a["x"])
+    many = _sample(df, 100, pl.Series(range(0, 10_000, 2)))
+    assert (many["x"] % 2 == 0).sum() >= 50  # at most half from the flagged rows, the rest random
+    assert _sample(df.head(50), 100, flagged).height == 50
