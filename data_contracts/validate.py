@@ -17,7 +17,7 @@ Order of work:
    carries that share), though they are quarantined.
 5. Batch checks against the previous run (:mod:`.batch_checks`); a failure is fatal.
 6. Contract of record (GX, :mod:`.suites`): ``gx="sample"`` (default) validates a deterministic
-   sample of each table with the real GX suites and compares GX's unexpected rows with the polars
+   sample of each table (up to half of it rows the polars path set aside) with the real GX suites and compares GX's unexpected rows with the polars
    flags of the same sample (any disagreement is reported as drift); ``gx="full"`` does that on
    whole tables (small batches); ``gx="off"`` skips GX (no import, fastest). GX is imported in a
    thread while step 2 runs, and its suites run after all tables are split.
