@@ -498,10 +498,11 @@ def assess(
             .select("_row", *(cp.col("verdict") for cp in extra.values()))
             .collect()
         )
-        wide = (
-            wide.with_row_index("_row")
-            .join(sub, on="_row", how="left", maintain_order="left")
-            .drop("_row")
+        # scatter into full-length columns: no copy of the wide frame (a join would double it)
+        rows = sub["_row"]
+        wide = wide.with_columns(
+            pl.repeat(None, wide.height, dtype=VERDICT, eager=True).scatter(rows, sub[c]).alias(c)
+            for c in sub.columns[1:]
         )
     # stage 4: firm level
     verdicts: dict[str, str] = {}
