@@ -6,6 +6,12 @@ rows, and times :func:`data_contracts.validate.validate_tables` with ``gx="off"`
 split) and with ``gx="sample"`` (the default: plus the GX contract-of-record run on a sample of
 each table). Prints wall and CPU seconds, seconds per table (``report["seconds_by_step"]``) and
 peak RSS. CPU seconds matter on a shared machine: wall time there depends on the neighbours.
+
+Measured on the 2-core shared machine (load average ~6), 1,000,000 firms / 29.07 M rows:
+``gx=off`` 8.3 s wall / 6.7 s CPU, ``gx=sample`` 21–24 s wall / 15 s CPU, peak RSS 2.8 GB
+(1.6 GB of it the input tables); 50,000 firms: 0.3 s / 9 s. Before the fast paths (numpy USCC
+check, hash-then-exact duplicate keys, anti join for referential integrity, small-set cascade):
+166.5 s with ``gx=off``.
 """
 
 from __future__ import annotations
