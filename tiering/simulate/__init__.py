@@ -63,6 +63,8 @@ def simulate_run(
     process = RecognitionProcess(n_firms, seed, first, last) if recognitions else None
     t0 = time.perf_counter()
     city = run_city(n_firms, seed, first, last, recognition=process)
+    if process is not None:
+        process.release()
     t1 = time.perf_counter()
     tables = assemble(city, process.table() if process is not None else None)
     t2 = time.perf_counter()

@@ -54,11 +54,12 @@ def firms_table(city: City) -> pl.DataFrame:
 
 
 def assemble(city: City, recognitions: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
-    """The seven tables, keyed by USCC, in contract column order."""
+    """The seven tables, keyed by USCC, in contract column order (consumes ``city.chunks``)."""
     uscc = pl.Series("uscc", city.pop.uscc)
     out = {"firms": firms_table(city)}
     for name in ("financials", "ip", "credentials", "stats_roster"):
         out[name] = conform(_with_uscc(city.table(name), uscc, ["fi", "year"]), name)
+        city.chunks[name] = []  # free the loop's copy before the next table (peak memory)
     ev = city.table("events")
     if ev.is_empty():
         ev = pl.DataFrame(

@@ -178,16 +178,23 @@ class PoolTables:
             }
         )  # fmt: skip
         self._hist: tuple[int, dict[str, pl.DataFrame]] | None = None
+        self._reach: np.ndarray | None = None
 
-    def _history(self, year: int) -> dict[str, pl.DataFrame]:
-        """Year rows Y−5..Y. The round year's own rows are included on purpose: the frame
-        builder keeps only what was knowable on D (years ≤ Y−1, plus the year-Y platform score
-        once published) — exactly as it does on the full tables."""
-        if self._hist is None or self._hist[0] != year:
-            city = self.city
-            self._hist = (year, {name: city.table(name, (year - 5, year))  # type: ignore[attr-defined]
-                                 for name in ("financials", "ip", "credentials", "stats_roster")})  # fmt: skip
-        return self._hist[1]
+    def start_year(self, year: int, reach: np.ndarray) -> None:
+        """Cache year rows Y−5..Y of the firms any round of ``year`` can touch (``reach``).
+
+        The round year's own rows are included on purpose: the frame builder keeps only what
+        was knowable on D (years ≤ Y−1, plus the year-Y platform score once published) — exactly
+        as it does on the full tables. ``reach`` must cover every pool and every firm due for
+        review in the year (recognitions.py builds it); restricting the cache to it once a
+        year makes the per-date filters cheap.
+        """
+        mask = pl.Series(reach)
+        hist = {}
+        for name in ("financials", "ip", "credentials", "stats_roster"):
+            df = self.city.table(name, (year - 5, year))  # type: ignore[attr-defined]
+            hist[name] = df.filter(mask.gather(df["fi"]))
+        self._hist, self._reach = (year, hist), reach
 
     def _keyed(self, df: pl.DataFrame, mask: pl.Series) -> pl.DataFrame:
         df = df.filter(mask.gather(df["fi"]))
@@ -208,7 +215,11 @@ class PoolTables:
                 closed=pl.Series(closed), status=pl.Series(status)
             )
         }
-        for name, df in self._history(year).items():
+        if self._hist is None or self._hist[0] != year or self._reach is None:
+            raise RuntimeError("PoolTables.start_year must be called before a round of the year")
+        if not self._reach[fi].all():
+            raise RuntimeError("a pool firm is outside the year's reach")
+        for name, df in self._hist[1].items():
             out[name] = self._keyed(df, mask)
         ev = city.table("events")  # type: ignore[attr-defined]
         ev = self._keyed(ev, mask)

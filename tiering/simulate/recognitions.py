@@ -176,8 +176,29 @@ class RecognitionProcess:
             return
         if self._pools is None:
             self._pools = PoolTables(city)
+        self._pools.start_year(year, self._reach(city, year))
         for (m, d), tiers in ROUND_DATES:
             self._date_round(city, dt.date(year, m, d), tiers)
+
+    def _reach(self, city: object, year: int) -> np.ndarray:
+        """Every firm a round of ``year`` can assess: a pool member of some tier, or a holder
+        of a title valid on or after 1 January (review, ladder). A firm granted a title during
+        the year was in that tier's pool, so 小巨人 candidates (专精特新 holders) are covered."""
+        v, pop = self._view, city.pop  # type: ignore[attr-defined]
+        assert v is not None
+        if self.exhaustive:
+            return np.ones(self.n, dtype=bool)
+        jan1 = np.datetime64(f"{year}-01-01")
+        reach = np.zeros(self.n, dtype=bool)
+        for tier in TIERS:
+            if tier != "little_giant":
+                reach |= necessary(tier, v, pop.section)
+            reach |= self.register.expires[tier] >= jan1
+        return reach
+
+    def release(self) -> None:
+        """Drop the per-run caches (pool history, year view) once the loop is done."""
+        self._pools, self._view = None, None
 
     def _verdicts(
         self, frame: pl.DataFrame, fi: np.ndarray, uscc: np.ndarray, on: dt.date,
