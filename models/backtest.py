@@ -64,17 +64,32 @@ def fit_target(
     cal_year: int | None,
     params: Mapping[str, Any] | None = None,
 ) -> TierScorer:
-    """Fit one target's scorer on ``train_years``, calibrated on ``cal_year``."""
-    _, X, y = _xy(panel, target, train_years)
-    if len(y) == 0:
+    """Fit one target's scorer on ``train_years``, calibrated on ``cal_year``.
+
+    On large panels the case-control sampling of negatives is done here, on the polars rows,
+    before any float matrix is built (same rule as the scorer's ``max_train_rows``: all positives,
+    negatives at rate r weighted 1/r), so memory stays bounded at millions of firm-years.
+    """
+    model = TierScorer(monotonic=panel.monotonic(target), **{**DEFAULT_PARAMS, **(params or {})})
+    rows = panel.rows(target, train_years)
+    if rows.height == 0:
         raise ValueError(
             f"{target}: no at-risk rows with known outcome in years {list(train_years)}"
         )
+    weight = None
+    cap = model.max_train_rows
+    if cap is not None and rows.height > cap:
+        hit = pl.col(f"y_{target}") == 1
+        n_pos = int(rows.select(hit.sum()).item())
+        rate = min(1.0, max(cap - n_pos, n_pos) / max(rows.height - n_pos, 1))
+        u = np.random.default_rng(model.random_state).random(rows.height)
+        rows = rows.with_columns(pl.Series("_u", u)).filter(hit | (pl.col("_u") < rate))
+        weight = np.where(rows[f"y_{target}"].to_numpy() == 1, 1.0, 1.0 / rate)
+    X, y = rows.select(panel.features), rows[f"y_{target}"].to_numpy().astype(int)
     Xc, yc = (None, None)
     if cal_year is not None:
         _, Xc, yc = _xy(panel, target, [cal_year])
-    model = TierScorer(monotonic=panel.monotonic(target), **{**DEFAULT_PARAMS, **(params or {})})
-    return model.fit(X, y, X_cal=Xc, y_cal=yc)
+    return model.fit(X, y, sample_weight=weight, X_cal=Xc, y_cal=yc)
 
 
 def train_all(

@@ -76,13 +76,14 @@ def explain(
     base = model.estimator_.decision_function(Xm)
     used = used_features(model)
     effects = np.zeros((n, len(used)))
-    work = Xm.copy()
+    work = np.asfortranarray(Xm, dtype=np.float64).copy(order="F")
     for k, j in enumerate(used):
         col = work[:, j].copy()
         work[:, j] = model.reference_[j]
         differs = ~(col == model.reference_[j])
         if differs.any():
-            effects[differs, k] = base[differs] - model.estimator_.decision_function(work[differs])
+            sub = work if differs.all() else np.asfortranarray(work[differs])
+            effects[differs, k] = base[differs] - model.estimator_.decision_function(sub)
         work[:, j] = col
     order = np.argsort(-np.abs(effects), axis=1)[:, :top] if len(used) else np.zeros((n, 0), int)
     top_eff = np.take_along_axis(effects, order, axis=1) if len(used) else np.zeros((n, 0))

@@ -49,6 +49,22 @@ def at_risk_mask(frame: pl.DataFrame, target: str) -> np.ndarray:
     return (roster == (target == "delist")).fill_null(False).to_numpy()
 
 
+def _reason_column(name: str, n: int, idx: np.ndarray, rows: list[list[str]]) -> pl.Series:
+    """A ``list[str]`` column of length ``n``: ``rows`` at positions ``idx``, empty lists elsewhere.
+
+    Built column-wise (no per-firm Python objects for the unexplained majority).
+    """
+    empty = pl.lit([], dtype=pl.List(pl.String))
+    base = pl.select(pl.int_range(n, dtype=pl.Int64).alias("i"))
+    if len(idx):
+        got = pl.DataFrame(
+            {"i": pl.Series(idx, dtype=pl.Int64), "r": pl.Series(rows, dtype=pl.List(pl.String))}
+        )
+        base = base.join(got, on="i", how="left", maintain_order="left")
+        return base.select(pl.col("r").fill_null(empty).alias(name)).to_series()
+    return base.select(pl.repeat(empty, n).alias(name)).to_series()
+
+
 @dataclass
 class Champions:
     """The loaded champion models (target → model) and their registry versions."""
@@ -79,14 +95,18 @@ class Champions:
             model = self.models.get(t)
             if model is None:
                 out[f"p_{t}"] = pl.Series(f"p_{t}", [None] * df.height, dtype=pl.Float64)
-                out[f"reasons_{t}"] = pl.Series([[]] * df.height, dtype=pl.List(pl.String))
+                out[f"reasons_{t}"] = _reason_column(
+                    f"reasons_{t}", df.height, np.array([], int), []
+                )
                 continue
             X, _ = to_matrix(feats, list(model.feature_names_))
             risk = at_risk_mask(df, t)
             p = np.full(df.height, np.nan)
             if risk.any():
-                p[risk] = model.predict_proba(X[risk])[:, 1]
-            texts: list[list[str]] = [[] for _ in range(df.height)]
+                # column-major input: the tree predictor runs ~3x faster on it than on row-major
+                Xr = X if risk.all() else np.asfortranarray(X[risk])
+                p[risk] = model.predict_proba(Xr)[:, 1]
+            idx, rows = np.array([], int), []
             if reasons and risk.any():
                 idx = np.flatnonzero(risk)
                 if reasons_top is not None and len(idx) > reasons_top:
@@ -97,10 +117,8 @@ class Champions:
                     labels=getattr(model, "feature_labels_", None),
                     units=getattr(model, "feature_units_", None),
                 )
-                for i, r in zip(idx, rows, strict=True):
-                    texts[i] = r
             out[f"p_{t}"] = pl.Series(f"p_{t}", p, dtype=pl.Float64).fill_nan(None)
-            out[f"reasons_{t}"] = pl.Series(f"reasons_{t}", texts, dtype=pl.List(pl.String))
+            out[f"reasons_{t}"] = _reason_column(f"reasons_{t}", df.height, idx, rows)
         return pl.DataFrame(out)
 
     def _features(
