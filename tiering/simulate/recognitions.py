@@ -62,22 +62,45 @@ GRANT_WINDOW = {"tech_sme": (1, 90), "innovative": (1, 25), "specialized": (1, 4
 QUOTAS = {"tech_sme": 9000, "innovative": 1000, "specialized": 520, "little_giant": 90,
           "champion": 5}  # fmt: skip
 # Titles held per million firms when the window opens (Wuhan before 小巨人 batch 1 and 创新型).
-SEED_STOCK = {"tech_sme": 7000, "innovative": 0, "specialized": 2000, "little_giant": 10,
+SEED_STOCK = {"tech_sme": 7000, "innovative": 0, "specialized": 2300, "little_giant": 10,
               "champion": 5}  # fmt: skip
 FIRST_YEAR = {"innovative": 2022}
 # latent apply propensity (logit intercept) per tier
-APPLY = {"tech_sme": 0.3, "innovative": 0.0, "specialized": 0.2, "little_giant": 0.8,
+APPLY = {"tech_sme": 0.3, "innovative": 0.0, "specialized": 0.8, "little_giant": 0.8,
          "champion": 1.0}  # fmt: skip
 # logit intercept of reviewers verifying the open items of an undetermined applicant
-VERIFY = {"tech_sme": 0.0, "innovative": 0.0, "specialized": -0.5, "little_giant": -0.5,
+VERIFY = {"tech_sme": 0.0, "innovative": 0.0, "specialized": 0.3, "little_giant": -0.5,
           "champion": -1.0}  # fmt: skip
 # 复核 keep rates by review verdict: reviews mostly confirm (published failure rates are a few
-# per cent); a firm failing the review criteria on paper still often keeps its title.
+# per cent); a firm failing the review criteria on paper still often keeps its title, more often
+# at the national level (小巨人, 单项冠军), where reviews weigh the firm's whole record.
 _REVIEW_KEEP = {"met": 0.98, "undetermined": 0.9, "unmet": 0.35}
+_REVIEW_KEEP_UNMET_NATIONAL = 0.6
 
 
 def _sig(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+# What a null means in the simulated city, known to the firm and shown to reviewers: it never
+# placed in 创客中国 / never won an award / never led a standard, and a firm without market data
+# (it files none: no R&D) leads no niche.
+_TRUTH_OF_NULL: dict[str, object] = {
+    "maker_china_rank": 999, "maker_china_year": 0, "sci_award_rank": 999, "sci_award_year": 0,
+    "standard_led_year": 0, "market_share_domestic": 0.0, "market_share_global": 0.0,
+    "domestic_rank": 999, "global_rank": 999, "market_position_ok": False,
+}  # fmt: skip
+
+
+def _firm_knows() -> list[pl.Expr]:
+    """Fill the nulls the simulator knows the truth of (see _TRUTH_OF_NULL).
+
+    Why: the service sees these as unknown and may call a firm ``undetermined``; the firm and
+    its reviewers know better (it never placed, it leads no niche), so the rounds decide on the
+    filled frame. What stays open — CH-4 (always manual review), a year before the simulated
+    window, a platform score not yet published — is verified against the latent truth.
+    """
+    return [pl.col(c).fill_null(v) for c, v in _TRUTH_OF_NULL.items()]
 
 
 @dataclass
@@ -289,7 +312,7 @@ class RecognitionProcess:
         t0 = time.perf_counter()
         tables = self._pools.tables(union, on.year, self.register)
         t1 = time.perf_counter()
-        frame = assessment_frame(tables, on).collect()
+        frame = assessment_frame(tables, on).collect().with_columns(_firm_knows())
         t2 = time.perf_counter()
         self.timings["pools"] += t1 - t0
         self.timings["frame"] += t2 - t1
@@ -323,7 +346,10 @@ class RecognitionProcess:
         # 1. review (复核) of titles expiring this year
         renewed = 0
         if len(p.due) and p.rev_pack is not None:
-            keep_p = np.array([_REVIEW_KEEP[x] for x in p.review_verdict])
+            keep = dict(_REVIEW_KEEP)
+            if p.tier in ("little_giant", "champion"):
+                keep["unmet"] = _REVIEW_KEEP_UNMET_NATIONAL
+            keep_p = np.array([keep[x] for x in p.review_verdict])
             keep_p = keep_p * _sig(3.5 + pop.engagement[p.due])
             f = p.due[p.u_keep[p.due] < keep_p]
             reg.grant(p.tier, f, reg.expires[p.tier][f] + 1, p.rev_pack, "review")

@@ -86,8 +86,9 @@ def test_champion_count_bounded_and_pool_fills_the_quota(mid_city):
             )
         )
     )
-    # quota 6 a year per million → 0.9 over three years here; the pool must be several times that
-    assert mean3.height >= 3
+    # quota 5 a year per million → 0.75 grants over three years here; the pool of truly
+    # qualifying firm-years must be ≥ 10× that (≈ 20 expected; 8 is > 3 sd below)
+    assert mean3.height >= 8
 
 
 def _section_c():
