@@ -19,12 +19,16 @@ earlier rounds). The first simulated year has no 上年 in the tables, so rounds
 second year; the stock of titles held when the window opens is seeded (granted in the three years
 before) from the first year's figures, with the same latent drivers.
 
-Review of applications: an applicant whose verdict is ``met`` can be accepted; one whose verdict
-is ``undetermined`` (every criterion met or open — ``unknown`` or ``manual_review``, e.g. CH-4
-always, a null market share) can be accepted after reviewers verify the open items against the
-evidence the firm submits. The simulator's evidence is its hidden truth: the firm's necessary
-conditions (pools.py; for 单项冠军 also its known main revenue and global rank) and its latent
-hidden-champion strength and technology decide verification. ``unmet`` applicants are refused.
+Review of applications: the rounds decide on the §11 frame with the nulls whose truth the firm
+knows filled in (it never placed in 创客中国, never won an award, leads no niche when it files no
+market data — ``_firm_knows``); the written tables keep the nulls, so the service still sees
+them as unknown. An applicant whose verdict is ``met`` can be accepted; one whose verdict is
+``undetermined`` (every criterion met or still open — CH-4 is always ``manual_review``; a year
+before the simulated window or an unpublished platform score is ``unknown``) can be accepted
+after reviewers verify the open items against the evidence the firm submits. The simulator's
+evidence is its hidden truth: the firm's necessary conditions (pools.py; for 单项冠军 also its
+known main revenue and global rank) and its latent hidden-champion strength and technology
+decide verification. ``unmet`` applicants are refused.
 Accepted applicants are ranked by merit (verdict, score, engagement, reviewer noise) and granted
 up to the year's quota. Every random draw is one number per firm (not per candidate), so the
 outcome for a firm never depends on who else was in the pool — which also lets the round skip
