@@ -65,7 +65,12 @@ GRANT_WINDOW = {"tech_sme": (1, 90), "innovative": (1, 25), "specialized": (1, 4
 # New titles a year per million firms (the city's targets and published batches).
 QUOTAS = {"tech_sme": 9000, "innovative": 1000, "specialized": 520, "little_giant": 90,
           "champion": 5}  # fmt: skip
-# Titles held per million firms when the window opens (Wuhan before 小巨人 batch 1 and 创新型).
+# Titles held per million firms when the window opens (granted in the three years before; 创新型
+# did not exist yet). From shared/reference/enterprise_recognition_counts_hubei.csv, per ~0.9 M
+# SMEs: 小巨人 — Hubei had 9 + 42 after MIIT batches 1–2, Wuhan ≈ 30 % of Hubei's (batch 3: 37 of
+# 121), so ~10 per million; the rounds then reach ~250 per million by 2022 (Wuhan: 207 after
+# batch 4 ≈ 230) and ~420 by 2025. 单项冠军 — Hubei 22 (firms + products) after batch 5, about a
+# quarter in Wuhan → 5 per million.
 SEED_STOCK = {"tech_sme": 7000, "innovative": 0, "specialized": 2300, "little_giant": 10,
               "champion": 5}  # fmt: skip
 FIRST_YEAR = {"innovative": 2022}
