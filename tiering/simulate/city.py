@@ -45,7 +45,7 @@ class City:
         parts = self.chunks.get(name, [])
         if years is not None and name in ("financials", "ip", "credentials", "stats_roster"):
             parts = [p for p in parts if years[0] <= p["year"][0] <= years[1]] if parts else []
-        return pl.concat(parts, how="vertical") if parts else pl.DataFrame()
+        return pl.concat(parts, how="vertical", rechunk=False) if parts else pl.DataFrame()
 
     def year_frame(self, name: str, year: int) -> pl.DataFrame:
         """The chunk of a year-keyed table for ``year`` (empty, same columns, if not simulated)."""
