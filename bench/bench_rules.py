@@ -76,6 +76,9 @@ def random_frame(n: int, seed: int = 7, null_share: float = 0.05) -> pl.DataFram
             cols[name] = rng.integers(0, 12, n)
         else:
             cols[name] = np.round(rng.uniform(0, 20, n), 2)
+    # extra (non-§11) flags the features frame carries: TS-G3 and EL-6 read them
+    cols["sci_dishonesty_3y"] = rng.random(n) < 0.001
+    cols["title_revoked_3y"] = rng.random(n) < 0.002
     df = pl.DataFrame(cols).with_columns(pl.col(c.name).cast(c.dtype) for c in FRAME_COLUMNS)
     if null_share:
         mask = {

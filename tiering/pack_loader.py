@@ -53,7 +53,13 @@ DERIVED_COLUMNS: dict[str, pl.DataType] = {
     "size_class": pl.String(),
 }
 #: Optional inputs outside the §11 contract (null when absent).
-EXTRA_COLUMNS: dict[str, pl.DataType] = {"products_allowed": pl.Boolean()}
+#: ``sci_dishonesty_3y`` (科研严重失信 in the 3 years to D, TS-G3) and ``title_revoked_3y`` (a
+#: ladder title revoked in the 3 years to D, EL-6 / spec §9) come from ``features.asof``.
+EXTRA_COLUMNS: dict[str, pl.DataType] = {
+    "products_allowed": pl.Boolean(),
+    "sci_dishonesty_3y": pl.Boolean(),
+    "title_revoked_3y": pl.Boolean(),
+}
 KNOWN_COLUMNS: dict[str, pl.DataType] = {**frame_schema(), **DERIVED_COLUMNS, **EXTRA_COLUMNS}
 
 #: Columns a frame must carry whenever a pack reads them; every other column may be absent

@@ -88,6 +88,10 @@ for _t in ("tech_sme", "innovative", "specialized", "little_giant", "champion"):
     BASE[f"held_{_t}"] = False
     BASE[f"{_t}_expires"] = None
 assert set(BASE) == {c.name for c in FRAME_COLUMNS}
+#: Extra (non-§11) columns the features frame carries: TS-G3 and EL-6 read them.
+EXTRA: dict[str, Any] = {"sci_dishonesty_3y": False, "title_revoked_3y": False}
+BASE.update(EXTRA)
+SCHEMA = {**frame_schema(), **dict.fromkeys(EXTRA, pl.Boolean())}
 
 
 def frame(*rows: dict[str, Any]) -> pl.DataFrame:
@@ -96,7 +100,7 @@ def frame(*rows: dict[str, Any]) -> pl.DataFrame:
     for i, r in enumerate(rows or ({},)):
         rec = {**BASE, "uscc": f"91420100MA4K{i:06d}", **r}
         recs.append(rec)
-    return pl.DataFrame(recs, schema=frame_schema())
+    return pl.DataFrame(recs, schema=SCHEMA)
 
 
 def run(

@@ -26,7 +26,7 @@ SPEC_PACKS = {
     "EL",
 }
 SPEC_IDS = {
-    "EL": ["EL-1", "EL-2", "EL-3", "EL-4", "EL-5"],
+    "EL": ["EL-1", "EL-2", "EL-3", "EL-4", "EL-5", "EL-6"],  # EL-6: derived from spec §9
     "tech_sme-2017": [
         "TS-G1",
         "TS-G2",
