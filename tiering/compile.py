@@ -21,7 +21,7 @@ a value exactly on an edge lands on it (3.00 % → the 3–5 % band) and 2.99 % 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -106,8 +106,8 @@ class CompiledTest:
 def compile_test(t: Test, fc: FormulaCompiler) -> CompiledTest:
     """Compile a condition tree (Kleene logic) with its gap leaves and text."""
     if isinstance(t, Cmp):
-        v = fc.compile(t.value)
-        th = fc.compile(t.threshold)
+        v = fc.materialise(fc.compile(t.value))
+        th = fc.materialise(fc.compile(t.threshold))
         thr = float(t.threshold) if isinstance(t.threshold, int | float) else th
         cond = _cmp(v, t.op, thr)
         short = (th - v) if t.op in (">=", ">") else (v - th)
@@ -198,7 +198,7 @@ def _scored(c: Criterion, fc: FormulaCompiler) -> CompiledCriterion:
         if c.bands is not None:
             b = c.bands
             op = ">=" if b.direction == "higher" else "<="
-            vals = [fc.compile(base.value) for base in b.bases]
+            vals = [fc.materialise(fc.compile(base.value)) for base in b.bases]
             for i, p in enumerate(b.points):
                 conds = [
                     _cmp(v, op, float(base.edges[i])) for v, base in zip(vals, b.bases, strict=True)
@@ -238,7 +238,7 @@ def _scored(c: Criterion, fc: FormulaCompiler) -> CompiledCriterion:
     else:
         pf = c.points_from
         assert pf is not None
-        v = fc.compile(pf.value).clip(float(pf.lo), float(pf.hi))
+        v = fc.materialise(fc.compile(pf.value)).clip(float(pf.lo), float(pf.hi))
         lo, hi = v.fill_null(float(pf.lo)), v.fill_null(float(pf.hi))
         value = v.cast(pl.Float64)
     lo, hi = lo.cast(pl.Float64), hi.cast(pl.Float64)
@@ -295,6 +295,8 @@ class CompiledPack:
     application: str
     criteria: list[CompiledCriterion]
     name: str = ""
+    #: shared formula columns (``_f:<key>`` → expression) the criteria reference
+    temps: dict[str, pl.Expr] = field(default_factory=dict)
 
     @property
     def id(self) -> str:
@@ -418,4 +420,4 @@ def compile_pack(
         for c in pack.criteria
         if application in c.application
     ]
-    return CompiledPack(pack, application, criteria, name), set(fc.used)
+    return CompiledPack(pack, application, criteria, name, dict(fc.temps)), set(fc.used)

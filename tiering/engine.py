@@ -348,6 +348,9 @@ def _compiled(
 
 def _evaluate(lf: pl.LazyFrame, packs: dict[str, CompiledPack], el: CompiledPack) -> pl.LazyFrame:
     """Stages 1–3: criterion statuses/points, scores, then verdicts, prerequisites, assessed."""
+    temps = {n: e for cp in packs.values() for n, e in cp.temps.items()}
+    if temps:
+        lf = lf.with_columns(e.alias(n) for n, e in temps.items())
     lf = lf.with_columns([e for cp in packs.values() for e in cp.stage1()])
     lf = lf.with_columns([e.alias(n) for cp in packs.values() for n, e in cp.score_exprs().items()])
     stage3: list[pl.Expr] = []

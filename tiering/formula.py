@@ -20,6 +20,7 @@ root of a negative number and NaN all give null (→ the criterion is ``unknown`
 from __future__ import annotations
 
 import ast
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -57,6 +58,8 @@ class FormulaCompiler:
     derived: Mapping[str, str] = field(default_factory=dict)
     year: int | None = None
     used: set[str] = field(default_factory=set)
+    #: formula results materialised once as ``_f:<key>`` columns (see :meth:`materialise`)
+    temps: dict[str, pl.Expr] = field(default_factory=dict)
     _derived_cache: dict[str, pl.Expr] = field(default_factory=dict)
     _stack: list[str] = field(default_factory=list)
 
@@ -71,6 +74,22 @@ class FormulaCompiler:
         except SyntaxError as exc:
             raise FormulaError(f"syntax error in “{source}”: {exc.msg}") from None
         return self._node(tree.body, source)
+
+    def materialise(self, e: pl.Expr) -> pl.Expr:
+        """Register a computed formula as a shared temp column and return a reference to it.
+
+        Why: a comparison's value is read by its status, its points, its gap and (several
+        times) its gap text; referencing a column instead of repeating the formula keeps the
+        expression graphs small (planning cost) and computes each formula once per frame.
+        Keyed by the serialised expression, so the same formula in several packs is one column.
+        Plain columns and literals are returned unchanged.
+        """
+        if e.meta.is_column() or e.meta.is_literal():
+            return e
+        key = hashlib.blake2b(e.meta.serialize(format="json").encode(), digest_size=8).hexdigest()
+        name = f"_f:{key}"
+        self.temps.setdefault(name, e)
+        return pl.col(name)
 
     # ------------------------------------------------------------------ nodes
     def _node(self, n: ast.AST, src: str) -> pl.Expr:
