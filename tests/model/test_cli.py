@@ -11,13 +11,16 @@ from tiering.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def store(tmp_path, monkeypatch):
-    monkeypatch.setenv("TIERING_HOME", str(tmp_path))
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    """One empty MLflow store for the module (creating the sqlite schema costs seconds)."""
     from tiering.settings import get_settings
 
-    get_settings.cache_clear()
-    yield f"sqlite:///{tmp_path / 'mlflow.db'}"
+    home = tmp_path_factory.mktemp("home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("TIERING_HOME", str(home))
+        get_settings.cache_clear()
+        yield f"sqlite:///{home / 'mlflow.db'}"
     get_settings.cache_clear()
 
 

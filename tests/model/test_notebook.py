@@ -21,7 +21,7 @@ def test_notebook_is_committed_without_outputs():
 def test_model_report_executes(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
-    monkeypatch.setenv("MODEL_REPORT_FIRMS", "4000")
+    monkeypatch.setenv("MODEL_REPORT_FIRMS", "3000")
     monkeypatch.setenv("TIERING_HOME", str(tmp_path))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(
