@@ -10,12 +10,15 @@ A part that fails to load is named in ``/readyz`` instead of crashing the proces
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
+from api.deps import SECURITY_SCHEMES
 from api.errors import install_error_handlers
 from api.logging import RequestLogMiddleware
 from api.ratelimit import RateLimiter
@@ -83,19 +86,62 @@ def load_state(settings: Settings) -> ApiState:
     return state
 
 
+def _document_security(app: FastAPI) -> None:
+    """Put the key schemes in the OpenAPI schema: every ``/v1`` operation needs one of them.
+
+    Why by hand: :func:`api.deps.get_principal` reads the two headers itself (cheaper than
+    FastAPI's ``Security`` sub-dependencies on the hot path), so the schema is told here.
+    """
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+                tags=app.openapi_tags,
+            )
+            doc.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+            for path, ops in doc.get("paths", {}).items():
+                if path.startswith("/v1/"):
+                    for op in ops.values():
+                        op["security"] = [{name: []} for name in SECURITY_SCHEMES]
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
     loader: Callable[[Settings], ApiState] = load_state,
+    run_poll_seconds: float = 60.0,
 ) -> FastAPI:
-    """Build the API; ``loader`` builds the state at start-up (tests may pass their own)."""
+    """Build the API; ``loader`` builds the state at start-up (tests may pass their own).
+
+    Every ``run_poll_seconds`` (0 = never) the store is asked for its latest published run; a new
+    one is loaded in a worker thread and swapped in (the look-up cache is cleared with it).
+    """
     settings = settings or get_settings()
+
+    async def poll_runs(state: ApiState) -> None:
+        while True:
+            await asyncio.sleep(run_poll_seconds)
+            try:
+                await asyncio.to_thread(state.reload_run)
+            except Exception as exc:  # keep serving the run we have
+                log.warning("run_reload_failed", extra={"fields": {"exc_type": type(exc).__name__}})
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         state = loader(settings)
         state.audit.start()
         app.state.api = state
+        poller = asyncio.create_task(poll_runs(state)) if run_poll_seconds > 0 else None
         log.info(
             "api_started",
             extra={
@@ -110,6 +156,8 @@ def create_app(
         try:
             yield
         finally:
+            if poller is not None:
+                poller.cancel()
             state.audit.close()
             if getattr(state.assessor, "close", None):
                 state.assessor.close()
@@ -122,6 +170,7 @@ def create_app(
         openapi_tags=_TAGS,
         lifespan=lifespan,
     )
+    _document_security(app)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(v1_router())

@@ -33,7 +33,7 @@ from tiering.errors import TieringError
 from tiering.frame import FRAME_COLUMNS, Column
 from tiering.uscc import validate
 
-__all__ = ["FrameRow", "frame_from_rows"]
+__all__ = ["SCHEMA", "FrameRow", "frame_from_rows"]
 
 _COUNT_UNITS = {"项", "人", "名"}
 
@@ -106,6 +106,40 @@ def _field(col: Column) -> tuple[Any, Any]:
     raise TypeError(f"no request type for {col.name}: {dtype}")  # pragma: no cover - contract
 
 
+# The rules' optional inputs outside §11 (``tiering.pack_loader.EXTRA_COLUMNS``, all flags): a
+# what-if must accept them, or a firm the batch saw as e.g. "no revoked title" (EL-6) would come
+# back "unknown" online. Labels for the request schema; an unlabelled new one still gets a field.
+_EXTRA_LABELS = {
+    "products_allowed": "提供的产品（服务）不属于国家禁止、限制或淘汰类（人工核实结果）",
+    "sci_dishonesty_3y": "近三年内存在科研严重失信行为",
+    "title_revoked_3y": "近三年内被撤销梯度培育称号",
+}
+
+
+def _extra_columns() -> dict[str, pl.DataType]:
+    from tiering.pack_loader import EXTRA_COLUMNS
+
+    names = {c.name for c in FRAME_COLUMNS}
+    return {k: v for k, v in EXTRA_COLUMNS.items() if k not in names}
+
+
+def _extra_field(name: str, dtype: pl.DataType) -> tuple[Any, Any]:
+    desc = _EXTRA_LABELS.get(name, name) + "（可选；null 表示未知）"
+    if dtype == pl.Boolean:
+        return bool | None, Field(None, description=desc)
+    if dtype == pl.Date:
+        return dt.date | None, Field(None, description=desc)
+    if dtype == pl.Float64:
+        return float | None, Field(None, description=desc, allow_inf_nan=False)
+    if dtype == pl.Int64:
+        return int | None, Field(None, description=desc)
+    return str | None, Field(None, description=desc, max_length=200)
+
+
+_EXTRA = _extra_columns()
+SCHEMA: dict[str, pl.DataType] = {**{c.name: c.dtype for c in FRAME_COLUMNS}, **_EXTRA}
+
+
 class _Base(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -115,10 +149,10 @@ FrameRow: type[BaseModel] = create_model(  # type: ignore[call-overload]
     __base__=_Base,
     __doc__="评估数据一行（§11 评估框架）：缺失或 null 表示未知，金额单位万元，比例以小数表示。",
     **{c.name: _field(c) for c in FRAME_COLUMNS},
+    **{name: _extra_field(name, dtype) for name, dtype in _EXTRA.items()},
 )
 
 
 def frame_from_rows(rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Validated rows → an assessment frame with the contract's dtypes and column order."""
-    schema = {c.name: c.dtype for c in FRAME_COLUMNS}
-    return pl.DataFrame(rows, schema=schema) if rows else pl.DataFrame(schema=schema)
+    return pl.DataFrame(rows, schema=SCHEMA) if rows else pl.DataFrame(schema=SCHEMA)

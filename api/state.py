@@ -25,6 +25,7 @@ from typing import Any
 from api.index import FirmIndex
 from api.ratelimit import RateLimiter
 from api.repository import AuditRecord, Repository
+from api.response_cache import ResponseCache
 from tiering.settings import Settings
 from tiering.store.records import Principal, RunInfo
 
@@ -147,9 +148,14 @@ class ApiState:
     index: FirmIndex | None = None
     assessor: Any = None  # api.whatif.Assessor when rule packs (and models) loaded
     problems: dict[str, str] = field(default_factory=dict)
+    responses: ResponseCache = field(default_factory=ResponseCache)
 
     def reload_run(self) -> None:
-        """(Re)load the latest published run into the in-memory index."""
+        """(Re)load the latest published run into the in-memory index (no-op if unchanged).
+
+        Called at start-up and then every ``api_run_poll_seconds`` from a worker thread by the
+        app's lifespan, so a newly published run is served without a restart.
+        """
         run = self.repo.latest_run()
         if run is None:
             self.run, self.index = None, None
@@ -162,6 +168,8 @@ class ApiState:
                 log.warning(
                     "criteria_cache_failed", extra={"fields": {"exc_type": type(exc).__name__}}
                 )
-            self.index = FirmIndex(run.run_id, run.as_of, self.repo.firm_index(run.run_id))
-            self.run = run
+            index = FirmIndex(run.run_id, run.as_of, self.repo.firm_index(run.run_id))
+            # swap together, then drop the old run's bodies (their keys name the old run anyway)
+            self.run, self.index = run, index
+            self.responses.clear()
         self.problems.pop("run", None)

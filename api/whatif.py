@@ -21,6 +21,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -175,28 +176,53 @@ def _pack_catalogue() -> list[dict[str, Any]]:
     return out
 
 
+def _registry_exists(uri: str) -> bool:
+    """False for a SQLite registry whose file is absent: no model can be registered there.
+
+    Why: opening an absent MLflow SQLite store creates it and runs its migrations (~10 s), which
+    would make every start-up of a rules-only service (and every test app) pay for nothing.
+
+    >>> _registry_exists("sqlite:////nonexistent/dir/mlflow.db"), _registry_exists("http://mlflow:5000")
+    (False, True)
+    """
+    if not uri.startswith("sqlite:///"):
+        return True
+    return Path(uri.removeprefix("sqlite:///")).is_file()
+
+
 def _load_predictor(
     settings: Settings,
 ) -> Callable[[pl.DataFrame, dt.date], pl.DataFrame | None] | None:
-    """The champion models' predict, if the models package offers a loader and models exist."""
+    """The champion models' predict, post-processed exactly as the batch's models stage does.
+
+    ``models.scoring.load_champions(tracking_uri)`` loads every target's ``champion`` once (SHA-256
+    checked; ``None`` when none is registered — the API then answers with the rules only, like a
+    batch run without models). Each what-if batch is scored with ``Champions.predict(frame,
+    as_of=…, reasons_top=REASONS_TOP)`` and turned into the learned flags and the reasons list by
+    ``tiering.batch.stages.learned_columns`` — the batch's own code, so online equals batch.
+    """
     try:
-        import models
+        from models.scoring import load_champions
+        from tiering.batch.stages import REASONS_TOP, learned_columns
     except ImportError:
         return None
-    loader = getattr(models, "load_champions", None) or getattr(models, "load_champion", None)
-    if loader is None:
+    uri = settings.resolved_mlflow_uri
+    if not _registry_exists(uri):
         return None
     try:
-        champions = loader(settings)
-    except Exception as exc:
+        champions = load_champions(uri)
+    except Exception as exc:  # a broken registry must not stop the rules from serving
         log.warning("models_not_loaded", extra={"fields": {"exc_type": type(exc).__name__}})
         return None
     if champions is None:
         return None
-    predict = getattr(champions, "predict", None)
-    if predict is None:
-        return None
-    return lambda frame, as_of: predict(frame, as_of)
+    log.info("models_loaded", extra={"fields": {"versions": dict(champions.versions)}})
+
+    def predict(frame: pl.DataFrame, as_of: dt.date) -> pl.DataFrame:
+        raw = champions.predict(frame, as_of=as_of, reasons_top=REASONS_TOP)
+        return learned_columns(raw)
+
+    return predict
 
 
 def load_assessor(settings: Settings) -> tuple[EngineAssessor | None, str | None]:

@@ -5,6 +5,9 @@ naming the character and the rule — no such firm can exist anywhere), then the
 answers existence and district scope; a firm outside the caller's districts is a 404 with exactly
 the body of a firm that does not exist. Only then is the store read, and a confidential view is
 audited.
+
+The finished body is cached per (run, firm, view) (:mod:`api.response_cache`): a published run is
+immutable. The caller-specific steps — key, rate limit, scope, audit — run on every request.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from api.deps import Caller, Index, State, audit, in_scope, is_confidential, scope_districts
+from api.deps import Caller, Index, audit, in_scope, is_confidential, scope_districts, state_of
 from api.errors import ERROR_RESPONSES, ApiError
 from api.schemas import FirmDetail, FirmPage, FirmSummary, RunRef
 from api.views import build_firm
@@ -45,30 +48,38 @@ TierFilter = Literal["tech_sme", "innovative", "specialized", "little_giant", "c
 async def get_firm(
     uscc: Annotated[str, Path(description="统一社会信用代码（18位，含校验码）")],
     caller: Caller,
-    state: State,
-):
-    # index and repository straight from the state: each extra dependency costs ~50 µs here
+    request: Request,
+) -> Response:
+    # the state straight from the app: each extra dependency costs ~50 µs here
+    state = state_of(request)
     code = validate(uscc)
-    index, repo = state.index, state.repo
-    if index is None:
+    run, index = state.run, state.index
+    if index is None or run is None:
         raise ApiError(404, "尚无已发布的评估批次")
+    if run.run_id != index.run_id:  # caught mid-swap by the run poller: take the pair again
+        run, index = state.run, state.index
+        assert run is not None and index is not None
     if code not in index or not in_scope(caller, index.district_of(code)):
         raise ApiError(404, "未找到该企业")
-    run = state.run
-    assert run is not None  # an index exists only with a run
-    record = repo.firm(index.run_id, code)
-    if record is None:  # published run changed under us; same answer as unknown
-        raise ApiError(404, "未找到该企业")
     confidential = is_confidential(caller)
-    firm = build_firm(
-        {f: getattr(record, f) for f in _RECORD_FIELDS},  # shallow: as_dict() deep-copies
-        repo.criteria(run, record),
-        confidential=confidential,
-        run=RunRef(run_id=run.run_id, as_of=run.as_of),
-    )
+    key = (run.run_id, code, "confidential" if confidential else "public")
+    body = state.responses.get(key)
+    if body is None:
+        record = state.repo.firm(run.run_id, code)
+        if record is None:  # published run changed under us; same answer as unknown
+            raise ApiError(404, "未找到该企业")
+        firm = build_firm(
+            {f: getattr(record, f) for f in _RECORD_FIELDS},  # shallow: as_dict() deep-copies
+            state.repo.criteria(run, record),
+            confidential=confidential,
+            run=RunRef(run_id=run.run_id, as_of=run.as_of),
+        )
+        # the role's own model serialises it: only its whitelisted fields can be in the bytes
+        body = firm.__pydantic_serializer__.to_json(firm)
+        state.responses.put(key, body)
     if confidential:
         audit(state, caller, "GET /v1/firms/{uscc}", (code,))
-    return firm
+    return Response(body, media_type="application/json")
 
 
 @router.get(
