@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("n_firms", nargs="?", type=int, default=1_000_000)
     ap.add_argument("--gx", default="off", choices=("off", "sample", "full"))
     ap.add_argument("--models", action="store_true", help="score with registered champions")
+    ap.add_argument("--data", type=Path, help="score this folder (e.g. `tiering simulate --out`)")
+    ap.add_argument("--as-of", default=None, help="as-of date with --data (default 2026-06-30)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_validate import AS_OF, build_tables
@@ -39,18 +41,24 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench-score-") as tmp:
         root = Path(tmp)
         t0 = time.perf_counter()
-        tables = build_tables(args.n_firms)
-        data = root / "data"
-        data.mkdir()
-        for name, df in tables.items():
-            df.write_parquet(data / f"{name}.parquet")
-        del tables
-        print(f"input batch: {args.n_firms:,} firms built in {time.perf_counter() - t0:.1f} s")
+        as_of = AS_OF if isinstance(AS_OF, dt.date) else dt.date.fromisoformat(AS_OF)
+        if args.data is not None:
+            data = args.data
+            as_of = dt.date.fromisoformat(args.as_of or "2026-06-30")
+            print(f"input batch: {data}")
+        else:
+            tables = build_tables(args.n_firms)
+            data = root / "data"
+            data.mkdir()
+            for name, df in tables.items():
+                df.write_parquet(data / f"{name}.parquet")
+            del tables
+            print(f"input batch: {args.n_firms:,} firms built in {time.perf_counter() - t0:.1f} s")
         store = Store(f"sqlite:///{root / 'store.db'}", settings=Settings(home=root))
         start = time.perf_counter()
         result = run_batch(
             data,
-            AS_OF if isinstance(AS_OF, dt.date) else dt.date.fromisoformat(AS_OF),
+            as_of,
             root / "runs",
             use_models=args.models,
             store=store,

@@ -35,6 +35,9 @@ from tiering.store.criteria_index import ROW_GROUP_ROWS
 
 __all__ = ["BatchError", "RunResult", "run_batch"]
 
+DEFAULT_GX = "off"
+"""GX mode of a batch run unless asked otherwise — see ``run_batch``'s note on GX."""
+
 STAGES = ("读取", "校验", "特征", "规则", "模型", "汇总", "写出", "发布")
 
 
@@ -73,7 +76,9 @@ def run_batch(
     *,
     use_models: bool = True,
     store: Any | None = None,
-    gx: str = "sample",
+    gx: str = DEFAULT_GX,
+    money_unit: str = "wan",
+    industry_codes: str = "current",
     candidates_top: int = 2000,
     stages: Stages | None = None,
     console: Console | None = None,
@@ -83,6 +88,8 @@ def run_batch(
     """Score every firm in ``data_dir`` as of ``as_of`` into ``runs_dir`` and publish to ``store``.
 
     ``store=None`` writes the run folder only. ``use_models=False`` runs the rules only.
+    ``money_unit`` / ``industry_codes`` are what the operator declares about the extracts (元 or
+    万元; GB/T 4754-2017 or pre-2019 codes) and go to the contracts' reader unchanged.
     """
     stages = stages or Stages()
     data_dir, runs_dir = Path(data_dir), Path(runs_dir)
@@ -94,7 +101,14 @@ def run_batch(
 
     hashes = {name: file_sha256(path) for name, path in sorted(files.items())}
     fingerprint = hashlib.sha256(
-        json.dumps({"as_of": as_of.isoformat(), "inputs": hashes}, sort_keys=True).encode()
+        json.dumps(
+            {
+                "as_of": as_of.isoformat(),
+                "inputs": hashes,
+                "reader": [money_unit, industry_codes],
+            },
+            sort_keys=True,
+        ).encode()
     ).hexdigest()
     run_id = make_run_id(as_of, fingerprint, created)
     suffix = 1
@@ -102,11 +116,17 @@ def run_batch(
         suffix += 1
         run_id = f"{make_run_id(as_of, fingerprint, created)}-{suffix}"
     m = Manifest(run_id, as_of, created)
-    m.tool = {"package": "wuhan-tiering", "version": _version(), "inputs_fingerprint": fingerprint}
+    m.tool = {
+        "package": "wuhan-tiering",
+        "version": _version(),
+        "inputs_fingerprint": fingerprint,
+        "reader": {"money_unit": money_unit, "industry_codes": industry_codes},
+        "gx": gx,
+    }
 
     with StageProgress(list(STAGES), say, enabled=progress) as bar:
         with bar.step("读取输入"), m.stage("read"):
-            tables = stages.read(files)
+            tables = stages.read(files, money_unit=money_unit, industry_codes=industry_codes)
             for name, path in files.items():
                 m.add_input(name, path, tables[name].height)
         with bar.step("数据校验"), m.stage("validate"):

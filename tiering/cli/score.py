@@ -57,7 +57,23 @@ def register(app: typer.Typer) -> None:
         ] = None,
         no_models: Annotated[bool, typer.Option("--no-models", help="仅按规则评分")] = False,
         no_publish: Annotated[bool, typer.Option("--no-publish", help="不发布到数据库")] = False,
-        gx: Annotated[str, typer.Option("--gx", help="GX 校验：off、sample 或 full")] = "sample",
+        gx: Annotated[
+            str,
+            typer.Option(
+                "--gx",
+                help="GX 对照校验：off（默认，逐行契约校验照常进行）、sample 或 full",
+            ),
+        ] = "off",
+        money_unit: Annotated[
+            str, typer.Option("--money-unit", help="输入金额单位：wan（万元，默认）或 yuan（元）")
+        ] = "wan",
+        industry_codes: Annotated[
+            str,
+            typer.Option(
+                "--industry-codes",
+                help="行业代码版本：current（GB/T 4754-2017，默认）或 pre2019（2011 版，自动转换）",
+            ),
+        ] = "current",
         quiet: Annotated[bool, typer.Option("--quiet", help="不显示进度与汇总")] = False,
     ) -> None:
         """批量评分：读取→校验→指标→规则→模型→运行目录→发布到数据库。"""
@@ -69,6 +85,10 @@ def register(app: typer.Typer) -> None:
 
         if gx not in ("off", "sample", "full"):
             raise typer.BadParameter("--gx 只能是 off、sample 或 full")
+        if money_unit not in ("wan", "yuan"):
+            raise typer.BadParameter("--money-unit 只能是 wan 或 yuan")
+        if industry_codes not in ("current", "pre2019"):
+            raise typer.BadParameter("--industry-codes 只能是 current 或 pre2019")
         settings = _settings()
         console = Console(stderr=True, quiet=quiet)
         store = None if no_publish else Store(settings=settings)
@@ -80,6 +100,8 @@ def register(app: typer.Typer) -> None:
                 use_models=not no_models,
                 store=store,
                 gx=gx,
+                money_unit=money_unit,
+                industry_codes=industry_codes,
                 console=console,
                 progress=not quiet,
             )

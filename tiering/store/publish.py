@@ -26,20 +26,37 @@ import polars as pl
 from sqlalchemy import Connection, func, insert, select
 
 from tiering.errors import TieringError
-from tiering.store.models import FirmResult, QuarantineSummary, Run
+from tiering.store.models import DETAIL_FIELDS, FirmResult, QuarantineSummary, Run
 
 __all__ = [
     "FIRM_COLUMNS",
+    "FIRM_FIELDS",
     "PublishResult",
     "StoreError",
+    "compact_rows",
     "firm_rows",
     "publish_run",
     "quarantine_rows",
 ]
 
 FIRM_COLUMNS: tuple[str, ...] = tuple(c.name for c in FirmResult.__table__.columns)
+"""The physical ``firm_results`` columns (``SELECT`` these, then ``FirmRecord.from_row``)."""
+_TYPED = tuple(c for c in FIRM_COLUMNS if c != "detail")
+_FIELD_TYPES: dict[str, pl.DataType] = {
+    **{c: pl.String() for c in _TYPED},
+    "p_next_tier": pl.Float64(),
+    "criteria_offset": pl.Int64(),
+    "criteria_count": pl.Int64(),
+    **{c: pl.Boolean() for c in DETAIL_FIELDS[:7]},
+    **{c: pl.Float64() for c in DETAIL_FIELDS[7:13]},
+    "employees_y1": pl.Int64(),
+    **{c: pl.String() for c in DETAIL_FIELDS[13:]},
+    "gaps_text": pl.String(),
+}
+FIRM_FIELDS: tuple[str, ...] = (*_TYPED, *DETAIL_FIELDS, "gaps_text")
+"""The logical fields of a stored firm (``FirmRecord``'s fields; what ``firm_rows`` returns)."""
 _JSON_COLUMNS = ("verdicts", "probabilities", "learned_flags", "gaps", "reasons")
-_CHUNK = 50_000
+_CHUNK = 100_000
 
 
 class StoreError(TieringError):
@@ -79,8 +96,8 @@ def firm_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
         derived["learned_flags"] = pl.struct(
             [pl.col(c).alias(c.removesuffix("_learned")) for c in learned]
         )
-    table = FirmResult.__table__
-    for name in FIRM_COLUMNS:
+    for name in FIRM_FIELDS:
+        dtype = _FIELD_TYPES[name]
         if name == "run_id":
             exprs.append(pl.lit(run_id, pl.String).alias(name))
             continue
@@ -89,19 +106,89 @@ def firm_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
         elif name in derived:
             expr = derived[name]
         else:
-            exprs.append(pl.lit(None, dtype=_polars_type(table.c[name].type)).alias(name))
+            exprs.append(pl.lit(None, dtype=dtype).alias(name))
             continue
         if name in _JSON_COLUMNS and scores.schema.get(name, pl.Null) != pl.String:
             expr = _json_text(expr)
-        exprs.append(expr.cast(_polars_type(table.c[name].type)).alias(name))
+        exprs.append(expr.cast(dtype).alias(name))
     return scores.select(exprs)
 
 
-def _polars_type(sa_type: Any) -> pl.DataType:
-    py = sa_type.python_type
-    return {str: pl.String(), int: pl.Int64(), float: pl.Float64(), bool: pl.Boolean()}.get(
-        py, pl.String()
-    )
+def _standard_texts() -> tuple[list[str], list[str]]:
+    """``pack|criterion_id|status`` → the standard wording of an unknown / manual-review gap."""
+    from tiering.store.criteria_index import criterion_labels
+    from tiering.store.records import standard_gap_text
+
+    keys, texts = [], []
+    for pack, cid in criterion_labels():
+        for status in ("unknown", "manual_review"):
+            keys.append(f"{pack}|{cid}|{status}")
+            texts.append(standard_gap_text(pack, cid, status))
+    return keys, texts
+
+
+def _compact_list(column: str, keys: tuple[str, ...], std: tuple[list[str], list[str]] | None):
+    """A list-of-structs column as a JSON array of arrays in ``keys`` order.
+
+    The first three keys are identifiers (pack ids, tiers, statuses, criterion ids) written as
+    plain JSON strings; numbers as numbers; a ``text`` JSON-encoded, or null where it is the
+    standard wording (``std``), which ``FirmRecord.from_row`` rebuilds.
+    """
+    el = pl.element()
+
+    def item(i: int, k: str) -> pl.Expr:
+        f = el.struct.field(k)
+        if i < 3:
+            return pl.concat_str(pl.lit('"'), f.cast(pl.String), pl.lit('"')).fill_null("null")
+        if k != "text":
+            return f.cast(pl.String).fill_null("null")
+        if std is not None:
+            key = pl.concat_str(
+                el.struct.field("pack"), el.struct.field("criterion_id"), el.struct.field("status"),
+                separator="|",
+            )  # fmt: skip
+            same = key.replace_strict(std[0], std[1], default=None, return_dtype=pl.String) == f
+            f = pl.when(same.fill_null(False)).then(None).otherwise(f)
+        return _json_text(f).fill_null("null")
+
+    row = pl.concat_str(
+        pl.lit("["), pl.concat_str([item(i, k) for i, k in enumerate(keys)], separator=","),
+        pl.lit("]"),
+    )  # fmt: skip
+    joined = pl.col(column).list.eval(row).list.join(",")
+    return pl.concat_str(pl.lit("["), joined, pl.lit("]"))
+
+
+def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """The physical ``firm_results`` rows (typed columns + ``detail``) of a run's scores.
+
+    Verdicts and gaps become arrays of arrays; gap texts that are the standard wording
+    (“…：数据缺失”, “…：需人工核实”) are left out and rebuilt by ``FirmRecord.from_row``.
+    Columns that already hold JSON text (a hand-made ``scores.parquet``) are embedded as is.
+    """
+    from tiering.store.models import GAP_KEYS, VERDICT_KEYS
+
+    work = firm_rows(scores, run_id)
+    lists = {
+        name: keys
+        for name, keys in (("verdicts", VERDICT_KEYS), ("gaps", GAP_KEYS))
+        if isinstance(scores.schema.get(name), pl.List)
+        and isinstance(scores.schema[name].inner, pl.Struct)  # type: ignore[union-attr]
+        and set(keys) <= {f.name for f in scores.schema[name].inner.fields}  # type: ignore[union-attr]
+    }
+    work = work.with_columns(scores.select(pl.col(n).alias(f"_{n}") for n in lists))
+    pieces: list[pl.Expr] = []
+    for name in DETAIL_FIELDS:
+        if name in lists:
+            std = _standard_texts() if name == "gaps" else None
+            piece = _compact_list(f"_{name}", lists[name], std)
+        elif name in _JSON_COLUMNS:
+            piece = pl.col(name)
+        else:
+            piece = _json_text(pl.col(name))
+        pieces.append(piece.fill_null("null"))
+    detail = pl.concat_str(pl.lit("["), pl.concat_str(pieces, separator=","), pl.lit("]"))
+    return work.select(*_TYPED, detail.alias("detail"))
 
 
 def quarantine_rows(quarantine: pl.DataFrame | None, run_id: str) -> list[dict[str, Any]]:
@@ -126,6 +213,18 @@ def _chunks(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
 
 
 def _bulk_insert_firms(conn: Connection, frame: pl.DataFrame) -> None:
+    """Load a run's rows; into an empty table with the secondary indexes built afterwards (one
+    sorted build instead of ~1 M random index updates — DDL is transactional on both back ends)."""
+    empty = conn.execute(select(FirmResult.run_id).limit(1)).first() is None
+    indexes = list(FirmResult.__table__.indexes) if empty else []
+    for index in indexes:
+        index.drop(conn)
+    _load(conn, frame)
+    for index in indexes:
+        index.create(conn)
+
+
+def _load(conn: Connection, frame: pl.DataFrame) -> None:
     raw = conn.connection.driver_connection
     cols = ", ".join(frame.columns)
     if conn.dialect.name == "postgresql":
@@ -205,7 +304,7 @@ def publish_run(conn: Connection, run_dir: Path | str) -> PublishResult:
             packs=json.dumps(sorted(manifest.get("packs", {})), ensure_ascii=False),
         )
     )
-    _bulk_insert_firms(conn, firm_rows(scores, run_id))
+    _bulk_insert_firms(conn, compact_rows(scores, run_id))
     qrows = quarantine_rows(quarantine, run_id)
     if qrows:
         conn.execute(insert(QuarantineSummary), qrows)

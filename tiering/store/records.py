@@ -11,7 +11,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["AuditEntry", "FirmPage", "FirmRecord", "Principal", "RunInfo", "utc"]
+__all__ = [
+    "AuditEntry",
+    "FirmPage",
+    "FirmRecord",
+    "Principal",
+    "RunInfo",
+    "expand_detail",
+    "standard_gap_text",
+    "utc",
+]
 
 ROLES = ("bureau", "district", "station")
 
@@ -25,6 +34,75 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
 
 def _loads(text: str | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+_STANDARD = ("unknown", "manual_review")
+
+
+def standard_gap_text(pack: str, criterion_id: str, status: str | None) -> str | None:
+    """The standard wording of an unknown / manual-review gap (not stored; rebuilt on read).
+
+    >>> standard_gap_text("EL", "EL-5", "manual_review").endswith("：需人工核实")
+    True
+    """
+    if status not in _STANDARD:
+        return None
+    from tiering.store.criteria_index import criterion_labels, gap_phrase
+
+    label = criterion_labels().get((pack, criterion_id)) or criterion_id
+    return gap_phrase(label, status, None, None)
+
+
+def _verdicts(raw: Any) -> list[dict[str, Any]] | None:
+    from tiering.store.models import VERDICT_KEYS
+
+    if raw is None:
+        return None
+    if isinstance(raw, dict):  # {pack: {tier, verdict, …}}
+        raw = [{"pack": k, **v} for k, v in raw.items()]
+    return [
+        dict(zip(VERDICT_KEYS, v, strict=True))
+        if isinstance(v, list)
+        else {k: v.get(k) for k in VERDICT_KEYS} | v
+        for v in raw
+    ]
+
+
+def _gaps(raw: Any) -> list[dict[str, Any]] | None:
+    from tiering.store.models import GAP_KEYS
+
+    if raw is None:
+        return None
+    out = []
+    for g in raw:
+        d = dict(zip(GAP_KEYS, g, strict=True)) if isinstance(g, list) else dict(g)
+        if d.get("text") is None and d.get("status") in _STANDARD:
+            d["text"] = standard_gap_text(str(d.get("pack")), str(d["criterion_id"]), d["status"])
+        out.append(d)
+    return out
+
+
+def expand_detail(m: dict[str, Any]) -> dict[str, Any]:
+    """A ``firm_results`` row (typed columns + ``detail``) as ``FirmRecord``'s named fields.
+
+    >>> from tiering.store.models import DETAIL_FIELDS
+    >>> d = [None] * len(DETAIL_FIELDS)
+    >>> d[DETAIL_FIELDS.index("gaps")] = [["EL", "EL-1", "unmet", "成立时间差 1 年"]]
+    >>> out = expand_detail({"uscc": "X", "detail": json.dumps(d)})
+    >>> out["gaps"][0]["text"], out["gaps_text"]
+    ('成立时间差 1 年', '成立时间差 1 年')
+    """
+    from tiering.store.models import DETAIL_FIELDS
+
+    m = dict(m)
+    raw = m.pop("detail", None)
+    values = json.loads(raw) if isinstance(raw, str) else (raw or [None] * len(DETAIL_FIELDS))
+    m.update(zip(DETAIL_FIELDS, values, strict=True))
+    m["verdicts"] = _verdicts(m["verdicts"])
+    m["gaps"] = _gaps(m["gaps"])
+    unmet = [g["text"] for g in m["gaps"] or () if g.get("status") == "unmet" and g.get("text")]
+    m["gaps_text"] = "；".join(unmet) or None
+    return m
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +202,11 @@ class FirmRecord:
     @classmethod
     def from_row(cls, row: Any) -> FirmRecord:
         m = dict(row._mapping)
-        for key in ("verdicts", "probabilities", "learned_flags", "gaps", "reasons"):
-            m[key] = _loads(m[key])
+        if "detail" in m:
+            m = expand_detail(m)
+        else:  # a logical row (``firm_rows``): JSON text per field
+            for key in ("verdicts", "probabilities", "learned_flags", "gaps", "reasons"):
+                m[key] = _loads(m[key])
         for key in (
             "in_four_above",
             "meets_four_above",

@@ -75,7 +75,11 @@ class FakeValidation:
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
-def fake_read(files: Mapping[str, Path]) -> dict[str, pl.DataFrame]:
+READ_OPTIONS: list[dict[str, Any]] = []
+
+
+def fake_read(files: Mapping[str, Path], **options: Any) -> dict[str, pl.DataFrame]:
+    READ_OPTIONS.append(options)
     return {k: pl.read_parquet(v) for k, v in files.items()}
 
 

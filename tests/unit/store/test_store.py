@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, inspect, select
 
+from tiering.settings import Settings
 from tiering.store import Store, StoreError, migrate
 from tiering.store.models import Base, FirmResult, QuarantineSummary, Run
 from tiering.uscc import complete
@@ -178,3 +179,49 @@ def test_manifest_is_kept_verbatim(store: Store, tmp_path: Path) -> None:
     assert info is not None
     assert info.manifest == json.loads((run_dir / "manifest.json").read_text())
     assert Path(info.run_dir) == run_dir.resolve()
+
+
+def test_migration_0002_carries_old_rows_into_detail(tmp_path: Path) -> None:
+    """A store at 0001 with a published firm keeps every field after the upgrade to head."""
+    from sqlalchemy import text
+
+    from tiering.store.engine import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO runs VALUES ('r0', 1, '2025-06-30', '2025-07-01 00:00:00', "
+                "'2025-07-01 00:00:00', '/nowhere', 'x', '{}', 1, 0, 1, 1, '[]')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO firm_results (run_id, uscc, name, held_tier, delist_risk, "
+                "revenue_y1, employees_y1, verdicts, gaps, gaps_text, reasons, probabilities) "
+                "VALUES ('r0', 'U1', '甲公司', 'innovative', 1, 12.5, 7, :v, :g, 'x', :r, :p)"
+            ),
+            {
+                "v": '[{"pack":"specialized-2022","tier":"specialized","verdict":"unmet",'
+                '"score":null,"score_min":null,"score_max":null,"pass_mark":null}]',
+                "g": '[{"pack":"EL","criterion_id":"EL-1","status":"unmet","text":"差 1 年"}]',
+                "r": '["研发投入强度高"]',
+                "p": '{"specialized": 0.25}',
+            },
+        )
+    migrate.upgrade(engine)
+    store = Store(engine=engine, settings=Settings(home=tmp_path))
+    rec = store.firm_result("U1", "r0")
+    assert rec is not None and rec.name == "甲公司" and rec.held_tier == "innovative"
+    assert rec.delist_risk is True and rec.revocation is None
+    assert rec.revenue_y1 == 12.5 and rec.employees_y1 == 7
+    assert rec.verdicts == [
+        {"pack": "specialized-2022", "tier": "specialized", "verdict": "unmet", "score": None,
+         "score_min": None, "score_max": None, "pass_mark": None}
+    ]  # fmt: skip
+    assert rec.gaps == [
+        {"pack": "EL", "criterion_id": "EL-1", "status": "unmet", "text": "差 1 年"}
+    ]
+    assert rec.gaps_text == "差 1 年"
+    assert rec.reasons == ["研发投入强度高"] and rec.probabilities == {"specialized": 0.25}
