@@ -25,18 +25,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from api.schemas import (
-    CriterionConfidential,
-    CriterionPublic,
     FirmConfidential,
     FirmPublic,
-    Flags,
-    GapConfidential,
-    GapPublic,
     KeyFigures,
-    ReasonConfidential,
-    ReasonPublic,
     RunRef,
-    TierVerdict,
 )
 
 __all__ = [
@@ -113,7 +105,7 @@ def describe_criteria(rows: Iterable[Mapping[str, Any]], gaps: Any) -> list[dict
     return describe(({k: v for k, v in r.items() if k != "gap_text"} for r in rows), texts)
 
 
-def _verdicts(raw: Any) -> list[TierVerdict]:
+def _verdicts(raw: Any) -> list[dict[str, Any]]:
     data = parse_json(raw, {})
     if isinstance(data, Mapping):
         rows = [
@@ -127,90 +119,83 @@ def _verdicts(raw: Any) -> list[TierVerdict]:
     out = []
     for r in rows:
         out.append(
-            TierVerdict(
-                pack=str(r["pack"]),
-                tier=r.get("tier"),
-                verdict=r.get("verdict"),
-                score=_num(r.get("score")),
-                score_min=_num(r.get("score_min")),
-                score_max=_num(r.get("score_max")),
-                pass_mark=_num(r.get("pass_mark")),
-            )
+            {
+                "pack": str(r["pack"]),
+                "tier": r.get("tier"),
+                "verdict": r.get("verdict"),
+                "score": _num(r.get("score")),
+                "score_min": _num(r.get("score_min")),
+                "score_max": _num(r.get("score_max")),
+                "pass_mark": _num(r.get("pass_mark")),
+            }
         )
     return out
 
 
-def _criterion(row: Mapping[str, Any], confidential: bool) -> CriterionPublic:
-    unit = row.get("unit")
-    rel, rel_unit = relative_gap(row.get("gap"), unit)
-    common = {
-        "pack": str(row.get("pack", "")),
-        "criterion_id": str(row.get("criterion_id", "")),
-        "label": row.get("label"),
-        "status": str(row.get("status", "unknown")),
-        "points": _num(row.get("points")),
-        "max_points": _num(row.get("max_points")),
-        "gap_relative": rel,
-        "gap_unit": rel_unit,
-    }
-    if not confidential:
-        return CriterionPublic(**common)
-    return CriterionConfidential(
-        **common,
-        value=_scalar(row.get("value")),
-        threshold=_scalar(row.get("threshold")),
-        gap=_num(row.get("gap")),
-        unit=unit,
-        gap_text=row.get("gap_text"),
-    )
+_PLAIN = (float, int, str, bool)
 
 
-def _gaps(
-    raw: Any, criteria: Mapping[str, Mapping[str, Any]], confidential: bool
-) -> list[GapPublic]:
-    out: list[GapPublic] = []
+def _criterion(row: Mapping[str, Any]) -> dict[str, Any]:
+    """One criterion row plus its relative gap, for either view.
+
+    The row goes in whole: the role's response model keeps only its declared fields
+    (``extra="ignore"``), so a station's :class:`CriterionPublic` drops value, threshold, money
+    gap and gap text however the row was built. Only what a model could not take is fixed here:
+    the relative gap, a missing status, and a value or threshold of another type (e.g. a date).
+    """
+    out = dict(row)
+    out["gap_relative"], out["gap_unit"] = relative_gap(row.get("gap"), row.get("unit"))
+    if out.get("status") is None:
+        out["status"] = "unknown"
+    for key in ("value", "threshold"):
+        v = out.get(key)
+        if v is not None and not isinstance(v, _PLAIN):
+            out[key] = None
+    out["gap"] = _num(row.get("gap"))
+    return out
+
+
+def _gaps(raw: Any, criteria: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for g in parse_json(raw, []) or []:
         if not isinstance(g, Mapping) or not g.get("criterion_id"):
             continue
         cid = str(g["criterion_id"])
         crit = criteria.get(cid, {})
         rel, rel_unit = relative_gap(g.get("gap", crit.get("gap")), g.get("unit", crit.get("unit")))
-        common = {
-            "criterion_id": cid,
-            "label": g.get("label", crit.get("label")),
-            "status": str(g.get("status", crit.get("status", "unknown"))),
-            "gap_relative": rel,
-            "gap_unit": rel_unit,
-        }
         out.append(
-            GapConfidential(**common, text=g.get("text")) if confidential else GapPublic(**common)
+            {
+                "criterion_id": cid,
+                "label": g.get("label", crit.get("label")),
+                "status": str(g.get("status", crit.get("status", "unknown"))),
+                "gap_relative": rel,
+                "gap_unit": rel_unit,
+                "text": g.get("text"),  # dropped by GapPublic
+            }
         )
     return out
 
 
-def _reasons(raw: Any, confidential: bool) -> list[ReasonPublic]:
-    out: list[ReasonPublic] = []
+_REASON_KEYS = ("target", "feature", "label", "direction")
+
+
+def _reasons(raw: Any, confidential: bool) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
     for r in parse_json(raw, []) or []:
         if isinstance(r, str):
-            if confidential:
-                out.append(ReasonConfidential(text=r))
+            if confidential:  # a bare text may quote figures: confidential view only
+                out.append({"text": r})
             continue
         if not isinstance(r, Mapping):
             continue
-        common = {
-            k: (None if r.get(k) is None else str(r.get(k))) for k in ReasonPublic.model_fields
+        item: dict[str, Any] = {
+            k: (None if r.get(k) is None else str(r.get(k))) for k in _REASON_KEYS
         }
         if confidential:
-            out.append(
-                ReasonConfidential(
-                    **common,
-                    value=_scalar(r.get("value")),
-                    contribution=_num(r.get("contribution")),
-                    text=r.get("text"),
-                )
-            )
-        else:
-            out.append(ReasonPublic(**common))
+            item["value"] = _scalar(r.get("value"))
+            item["contribution"] = _num(r.get("contribution"))
+            item["text"] = r.get("text")
+        out.append(item)
     return out
 
 
@@ -221,9 +206,12 @@ def build_firm(
     confidential: bool,
     run: RunRef | None,
 ) -> FirmPublic | FirmConfidential:
-    """The response model of one firm for a confidential (bureau/district) or public view."""
+    """The response model of one firm for a confidential (bureau/district) or public view.
+
+    Assembled as plain data and validated once by the role's model (one pass in pydantic-core
+    instead of one model per criterion — the look-up's main cost on a cache miss).
+    """
     crit_rows = list(criteria)
-    crit_models = [_criterion(c, confidential) for c in crit_rows]
     by_id: dict[str, Mapping[str, Any]] = {}
     next_tier = row.get("next_tier")
     for c in crit_rows:  # prefer the next tier's pack when a criterion id repeats
@@ -232,48 +220,37 @@ def build_firm(
             by_id[cid] = c
     learned = parse_json(row.get("learned_flags"), {}) or {}
     probs = parse_json(row.get("probabilities"), {}) or {}
-    base: dict[str, Any] = {
-        k: row.get(k)
-        for k in (
-            "uscc",
-            "name",
-            "district",
-            "district_name",
-            "industry",
-            "industry_name",
-            "held_tier",
-            "eligible_tier",
-            "next_tier",
-            "section",
-            "size_class",
-            "four_above_group",
-            "in_four_above",
-            "meets_four_above",
-        )
-    }
-    base["p_next_tier"] = _num(row.get("p_next_tier"))
-    base["flags"] = Flags(
-        **{k: row.get(k) for k in FLAG_COLUMNS},
-        learned={str(k): (None if v is None else bool(v)) for k, v in learned.items()},
-    )
-    base["probabilities"] = {str(k): _num(v) for k, v in probs.items()}
-    base["verdicts"] = _verdicts(row.get("verdicts"))
-    base["run"] = run
+    data: dict[str, Any] = {k: row.get(k) for k in _IDENTITY}
+    data["p_next_tier"] = _num(row.get("p_next_tier"))
+    flags: dict[str, Any] = {k: row.get(k) for k in FLAG_COLUMNS}
+    flags["learned"] = {str(k): (None if v is None else bool(v)) for k, v in learned.items()}
+    data["flags"] = flags
+    data["probabilities"] = {str(k): _num(v) for k, v in probs.items()}
+    data["verdicts"] = _verdicts(row.get("verdicts"))
+    data["run"] = run
+    data["criteria"] = [_criterion(c) for c in crit_rows]
+    data["gaps"] = _gaps(row.get("gaps"), by_id)
+    data["reasons"] = _reasons(row.get("reasons"), confidential)
     if not confidential:
-        return FirmPublic(
-            **base,
-            criteria=crit_models,
-            gaps=_gaps(row.get("gaps"), by_id, False),
-            reasons=_reasons(row.get("reasons"), False),
-        )
-    figures = KeyFigures(
-        **{k: (None if row.get(k) is None else row.get(k)) for k in FIGURE_COLUMNS}
-    )
-    return FirmConfidential(
-        **base,
-        figures=figures,
-        criteria=crit_models,
-        gaps=_gaps(row.get("gaps"), by_id, True),
-        gaps_text=row.get("gaps_text"),
-        reasons=_reasons(row.get("reasons"), True),
-    )
+        return FirmPublic.model_validate(data)
+    data["figures"] = {k: row.get(k) for k in FIGURE_COLUMNS}
+    data["gaps_text"] = row.get("gaps_text")
+    return FirmConfidential.model_validate(data)
+
+
+_IDENTITY = (
+    "uscc",
+    "name",
+    "district",
+    "district_name",
+    "industry",
+    "industry_name",
+    "held_tier",
+    "eligible_tier",
+    "next_tier",
+    "section",
+    "size_class",
+    "four_above_group",
+    "in_four_above",
+    "meets_four_above",
+)

@@ -192,10 +192,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     store.publish_run(run_dir)
     _, bureau = store.create_principal("bureau", [], "bench bureau")
-    usccs = store.search_firms(page_size=args.firms).items
-    districts = sorted({f.district for f in usccs if f.district})
+    import polars as pl
+
+    firms = pl.read_parquet(run_dir / "scores.parquet", columns=["uscc", "district"])
+    districts = sorted(firms["district"].drop_nulls().unique().to_list())
     _, station = store.create_principal("station", districts, "bench station")
-    usccs = [f.uscc for f in usccs]
+    usccs = firms["uscc"].to_list()
     store.dispose()
     print(f"set-up: {args.firms} firms published in {time.perf_counter() - t0:.1f} s ({home})")
 
