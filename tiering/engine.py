@@ -176,7 +176,9 @@ class Assessment:
     # ------------------------------------------------------------------ criteria
     def criteria_lazy(self, packs: Sequence[str] | None = None) -> pl.LazyFrame:
         """Long ``criteria`` frame, lazily: one row per firm × pack × criterion."""
-        base = self.wide.lazy()
+        # the explanations read size_class as the criteria did (a fact: null when undetermined),
+        # not the firms-frame class that stage 4 wrote over it
+        base = self.wide.lazy().with_columns(_size_fact_exprs()[1])
         penum, cenum = _pack_enum(), criterion_enum()
         parts = []
         for pid in packs or ["EL", *self.packs]:
@@ -412,19 +414,24 @@ def _review_options(as_of: dt.date) -> dict[str, list[tuple[dt.date, str]]]:
     return out
 
 
-def assess(
-    frame: pl.DataFrame | pl.LazyFrame,
-    as_of: dt.date,
-    *,
-    packs: Sequence[str] | None = None,
-    application: Literal["new", "review"] = "new",
-) -> Assessment:
-    """Evaluate tier packs (default: those in force on ``as_of``) plus EL, size and 四上.
+#: Frames of at most this many rows are evaluated by the numpy backend (:mod:`tiering.small`):
+#: on a few rows polars' fixed per-expression cost dominates. ``0`` disables the dispatch.
+SMALL_ROWS = 64
 
-    Raises :class:`FrameSchemaError` naming the column and the pack when a required column is
-    missing or a column has the wrong type; optional columns may be absent (null). Bad values
-    (division by zero, NaN, unknown codes) make only their own criteria ``unknown``.
-    """
+
+@dataclass
+class _Plan:
+    """What one ``assess`` call evaluates: packs, compiled forms, needed columns, review packs."""
+
+    as_of: dt.date
+    application: str
+    tier_ids: list[str]
+    compiled: dict[str, CompiledPack]
+    needed: dict[str, list[str]]
+    review_cols: dict[str, list[tuple[dt.date, str]]]
+
+
+def _plan(as_of: dt.date, packs: Sequence[str] | None, application: str) -> _Plan:
     if application not in ("new", "review"):
         raise PackError(f"申请类型须为 new 或 review，收到“{application}”", field="application")
     tier_ids = _resolve_packs(packs, as_of, application)
@@ -454,15 +461,26 @@ def assess(
             if key not in compiled:
                 add(pid, "review", name=key)
             review_cols.setdefault(tier, []).append((start, compiled[key].col("verdict")))
+    return _Plan(as_of, application, tier_ids, compiled, needed, review_cols)
 
+
+_DERIVED = {"industry_section", "industry_division", "sei_field", "size_class"}
+
+
+def _prepare(frame: pl.DataFrame | pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
+    """Schema check and casts, industry join, SEI flag and size class (shared by both backends)."""
     lf = frame.lazy()
     schema = lf.collect_schema()
     if "uscc" not in schema:
         raise FrameSchemaError("评估数据缺少必需列“uscc”（所有规则包需要）", field="uscc")
-    derived = {"industry_section", "industry_division", "sei_field", "size_class"}
-    casts, _ = _check_and_cast(schema, {k: v for k, v in needed.items() if k not in derived})
+    casts, _ = _check_and_cast(schema, {k: v for k, v in plan.needed.items() if k not in _DERIVED})
     lf = lf.with_columns(casts)
     lf = lf.join(_industry_table().lazy(), on="industry", how="left", maintain_order="left")
+    return lf.with_columns(_derived_exprs()).with_columns(_size_fact_exprs())
+
+
+@functools.cache
+def _derived_exprs() -> list[pl.Expr]:
     sei = (
         pl.when(pl.col("_sei") & pl.col("_sei_partial").not_())
         .then(True)
@@ -471,17 +489,100 @@ def assess(
         .when(pl.col("_sei").not_())
         .then(False)
     )
-    lf = lf.with_columns(
-        sei_field=sei, size_class=size_class_expr(pl.col("size_sector")).cast(pl.String)
-    )
+    return [
+        sei.alias("sei_field"),
+        size_class_expr(pl.col("size_sector")).cast(pl.String).alias("size_class"),
+    ]
+
+
+@functools.cache
+def _size_fact_exprs() -> list[pl.Expr]:
     # the criteria read size_class as a fact: an undetermined class (unknown / not_applicable)
     # is null there, so EL-2 is unknown rather than unmet; the firms frame keeps the class.
-    lf = lf.with_columns(
-        _size_class_out=pl.col("size_class"),
-        size_class=pl.when(pl.col("size_class").is_in(["unknown", "not_applicable"]).not_()).then(
-            pl.col("size_class")
-        ),
+    return [
+        pl.col("size_class").alias("_size_class_out"),
+        pl.when(pl.col("size_class").is_in(["unknown", "not_applicable"]).not_())
+        .then(pl.col("size_class"))
+        .alias("size_class"),
+    ]
+
+
+def _firm_exprs(plan: _Plan) -> dict[str, pl.Expr]:
+    """Stage 4: size class, 四上 flags and the ladder columns from the verdict columns."""
+    return _firm_exprs_cached(
+        plan.as_of,
+        plan.application,
+        tuple(plan.tier_ids),
+        tuple((t, tuple(v)) for t, v in plan.review_cols.items()),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _firm_exprs_cached(
+    as_of: dt.date,
+    application: str,
+    tier_ids: tuple[str, ...],
+    review: tuple[tuple[str, tuple[tuple[dt.date, str], ...]], ...],
+) -> dict[str, pl.Expr]:
+    verdicts: dict[str, str] = {}
+    prereqs: dict[str, tuple[str, ...]] = {}
+    for pid in tier_ids:
+        pk = load_pack(pid)
+        assert isinstance(pk, Pack) and pk.tier is not None
+        in_force = pack_for(pk.tier, as_of, application)
+        if pk.tier not in verdicts or pid == in_force:
+            verdicts[pk.tier] = f"{pid}|verdict"
+            prereqs[pk.tier] = pk.prerequisite
+    fa = four_above_exprs(pl.col("four_above_group"))
+    known_industry = pl.col("industry_section").is_not_null()
+    no_group = known_industry & pl.col("four_above_group").is_null()
+    firm = {k: pl.when(no_group).then(False).otherwise(e) for k, e in fa.items()}
+    firm |= ladder_exprs(as_of, verdicts, prereqs, {t: list(v) for t, v in review})
+    return {"size_class": pl.col("_size_class_out").cast(SIZE_CLASS), **firm}
+
+
+def _due_exprs(plan: _Plan) -> list[pl.Expr]:
+    horizon = one_year_after(plan.as_of)
+    return [
+        pl.col(f"held_{t}").fill_null(False)
+        & pl.col(f"{t}_expires").is_between(pl.lit(plan.as_of), pl.lit(horizon))
+        for t in plan.review_cols
+    ]
+
+
+def assess(
+    frame: pl.DataFrame | pl.LazyFrame,
+    as_of: dt.date,
+    *,
+    packs: Sequence[str] | None = None,
+    application: Literal["new", "review"] = "new",
+) -> Assessment:
+    """Evaluate tier packs (default: those in force on ``as_of``) plus EL, size and 四上.
+
+    Raises :class:`FrameSchemaError` naming the column and the pack when a required column is
+    missing or a column has the wrong type; optional columns may be absent (null). Bad values
+    (division by zero, NaN, unknown codes) make only their own criteria ``unknown``.
+
+    A :class:`polars.DataFrame` of at most :data:`SMALL_ROWS` rows is evaluated by the numpy
+    backend (:mod:`tiering.small`; same packs, same results, ~10× faster on a few rows).
+    """
+    plan = _plan(as_of, packs, application)
+    lf = _prepare(frame, plan)
+    if isinstance(frame, pl.DataFrame) and 0 < frame.height <= SMALL_ROWS:
+        from tiering.engine_small import assess_small
+        from tiering.small import Unsupported
+
+        prepared = lf.collect()
+        try:
+            return assess_small(prepared, plan, frame)
+        except Unsupported:
+            lf = prepared.lazy()
+    return _assess_polars(lf, plan)
+
+
+def _assess_polars(lf: pl.LazyFrame, plan: _Plan) -> Assessment:
+    """The polars backend: one lazy query over the prepared frame."""
+    compiled = plan.compiled
     # stages 1–3 for EL and the requested packs over every firm
     el = compiled["EL"]
     main = {k: cp for k, cp in compiled.items() if not k.endswith("@review")}
@@ -490,14 +591,12 @@ def assess(
     # review packs only matter for firms holding a title that is due for review within a year:
     # evaluate them on that subset and join the verdicts back (null elsewhere, never read)
     if extra:
-        horizon = one_year_after(as_of)
-        due = [
-            pl.col(f"held_{t}").fill_null(False)
-            & pl.col(f"{t}_expires").is_between(pl.lit(as_of), pl.lit(horizon))
-            for t in review_cols
-        ]
         sub = (
-            _evaluate(wide.lazy().with_row_index("_row").filter(pl.any_horizontal(due)), extra, el)
+            _evaluate(
+                wide.lazy().with_row_index("_row").filter(pl.any_horizontal(_due_exprs(plan))),
+                extra,
+                el,
+            )
             .select("_row", *(cp.col("verdict") for cp in extra.values()))
             .collect()
         )
@@ -508,23 +607,5 @@ def assess(
             for c in sub.columns[1:]
         )
     # stage 4: firm level
-    verdicts: dict[str, str] = {}
-    prereqs: dict[str, tuple[str, ...]] = {}
-    for pid in tier_ids:
-        pk = compiled[pid].pack
-        assert pk.tier is not None
-        in_force = pack_for(pk.tier, as_of, application)
-        if pk.tier not in verdicts or pid == in_force:
-            verdicts[pk.tier] = compiled[pid].col("verdict")
-            prereqs[pk.tier] = pk.prerequisite
-    fa = four_above_exprs(pl.col("four_above_group"))
-    known_industry = pl.col("industry_section").is_not_null()
-    no_group = known_industry & pl.col("four_above_group").is_null()
-    firm = {k: pl.when(no_group).then(False).otherwise(e) for k, e in fa.items()}
-    firm |= ladder_exprs(as_of, verdicts, prereqs, review_cols)
-    wide = (
-        wide.lazy()
-        .with_columns(size_class=pl.col("_size_class_out").cast(SIZE_CLASS), **firm)
-        .collect()
-    )
-    return Assessment(as_of, application, tier_ids, wide, compiled)
+    wide = wide.lazy().with_columns(**_firm_exprs(plan)).collect()
+    return Assessment(plan.as_of, plan.application, plan.tier_ids, wide, compiled)

@@ -1,0 +1,596 @@
+"""Small-frame backend of the rule compiler: the same packs evaluated with numpy over columns.
+
+Why: the what-if API assesses 1–32 rows per call. Polars has a fixed cost of tens of µs per
+expression and the packs compile to thousands of them, so a 1-row ``assess`` costs ~150 ms no
+matter how small the frame. This module evaluates the *same* pack models (the YAML stays the
+single source) with a second evaluator of the formula language and of every criterion kind; on
+a few rows each numpy operation costs ~1 µs. :mod:`tiering.engine` dispatches here for frames
+of at most :data:`tiering.engine.SMALL_ROWS` rows; the parity tests compare both backends.
+
+Value representation (one array of length n per quantity):
+
+- numbers — ``float64`` with NaN for null (the polars path turns NaN/inf into null at every
+  source: inputs, divisions, square roots, so NaN and null mean the same here);
+- booleans — ``float64`` 1.0 / 0.0 / NaN, combined with Kleene three-valued logic;
+- codes — ``object`` arrays of ``str`` / ``None``.
+
+Anything this evaluator does not support raises :class:`Unsupported`; the engine then falls
+back to the polars backend, so an unsupported construct can never change a result.
+
+>>> import numpy as np
+>>> _and(np.array([0.0, 1.0, np.nan]), np.array([np.nan, np.nan, 1.0]))
+array([ 0., nan, nan])
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tiering.compile import REL_TOL, tol
+from tiering.explain import _COUNTED, _template
+from tiering.pack_model import (
+    STATUSES,
+    AllOf,
+    Cmp,
+    Criterion,
+    FlagTest,
+    IsIn,
+    NotOf,
+    Pack,
+    Test,
+    VerdictNode,
+)
+
+__all__ = ["CriterionResult", "PackResult", "Unsupported", "evaluate_pack"]
+
+NAN = float("nan")
+MET, UNMET, UNKNOWN, MANUAL = (STATUSES.index(s) for s in STATUSES)
+_NO_TEXT: None = None
+
+
+class Unsupported(Exception):
+    """A construct the small backend does not evaluate (the engine falls back to polars)."""
+
+
+# --------------------------------------------------------------------------- Kleene logic
+def _and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where((a == 0) | (b == 0), 0.0, np.where(np.isnan(a) | np.isnan(b), NAN, 1.0))
+
+
+def _or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.where((a == 1) | (b == 1), 1.0, np.where(np.isnan(a) | np.isnan(b), NAN, 0.0))
+
+
+def _not(a: np.ndarray) -> np.ndarray:
+    return 1.0 - a
+
+
+def _is_false(a: np.ndarray) -> np.ndarray:
+    return a == 0
+
+
+def _is_str(a: np.ndarray) -> bool:
+    return a.dtype == object
+
+
+def _compare(a: np.ndarray, b: np.ndarray, fn: Callable) -> np.ndarray:
+    if _is_str(a) or _is_str(b):
+        if not (_is_str(a) and _is_str(b)) or fn not in (np.equal, np.not_equal):
+            raise Unsupported("string comparison")
+        null = np.array([x is None or y is None for x, y in zip(a, b, strict=True)])
+        eq = np.array([x == y for x, y in zip(a, b, strict=True)])
+        r = (eq if fn is np.equal else ~eq).astype(float)
+        r[null] = NAN
+        return r
+    r = fn(a, b).astype(float)
+    r[np.isnan(a) | np.isnan(b)] = NAN
+    return r
+
+
+def _finite(a: np.ndarray) -> np.ndarray:
+    return np.where(np.isfinite(a), a, NAN)
+
+
+# --------------------------------------------------------------------------- formulas
+@functools.lru_cache(maxsize=4096)
+def _parse(source: str) -> ast.expr:
+    return ast.parse(source.strip(), mode="eval").body
+
+
+_CMP_FN = {
+    ast.Gt: np.greater,
+    ast.GtE: np.greater_equal,
+    ast.Lt: np.less,
+    ast.LtE: np.less_equal,
+    ast.Eq: np.equal,
+    ast.NotEq: np.not_equal,
+}
+
+
+class Env:
+    """Frame columns, pack parameters, derived names and ``Y`` for one pack over n rows.
+
+    Formulas were checked at pack load (:class:`tiering.formula.FormulaCompiler`); this
+    evaluator mirrors its semantics node for node.
+    """
+
+    def __init__(self, columns: dict[str, np.ndarray], n: int, pack: Pack, year: int) -> None:
+        self.columns, self.n, self.pack, self.year = columns, n, pack, year
+        self._memo: dict[str, np.ndarray] = {}
+
+    def full(self, v: float | str | bool | None) -> np.ndarray:
+        if isinstance(v, str):
+            return np.full(self.n, v, dtype=object)
+        return np.full(self.n, NAN if v is None else float(v))
+
+    def formula(self, source: str | float | int | bool) -> np.ndarray:
+        if isinstance(source, bool | int | float):
+            return self.full(float(source))
+        got = self._memo.get(source)
+        if got is None:
+            got = self._memo[source] = self._node(_parse(source))
+        return got
+
+    def _node(self, n: ast.AST) -> np.ndarray:
+        if isinstance(n, ast.Constant):
+            return self.full(n.value)
+        if isinstance(n, ast.Name):
+            return self._name(n.id)
+        if isinstance(n, ast.BinOp):
+            a, b = self._node(n.left), self._node(n.right)
+            if _is_str(a) or _is_str(b):
+                raise Unsupported("arithmetic on codes")
+            with np.errstate(all="ignore"):
+                if isinstance(n.op, ast.Add):
+                    return a + b
+                if isinstance(n.op, ast.Sub):
+                    return a - b
+                if isinstance(n.op, ast.Mult):
+                    return a * b
+                if isinstance(n.op, ast.Div):
+                    return np.where(b != 0, _finite(a / b), NAN)
+            raise Unsupported(type(n.op).__name__)
+        if isinstance(n, ast.UnaryOp):
+            v = self._node(n.operand)
+            if isinstance(n.op, ast.USub):
+                return -v
+            if isinstance(n.op, ast.Not):
+                return _not(v)
+            raise Unsupported(type(n.op).__name__)
+        if isinstance(n, ast.BoolOp):
+            parts = [self._node(v) for v in n.values]
+            out = parts[0]
+            for p in parts[1:]:
+                out = _and(out, p) if isinstance(n.op, ast.And) else _or(out, p)
+            return out
+        if isinstance(n, ast.Compare):
+            left = self._node(n.left)
+            res: np.ndarray | None = None
+            for op, comp in zip(n.ops, n.comparators, strict=True):
+                right = self._node(comp)
+                part = _compare(left, right, _CMP_FN[type(op)])
+                res = part if res is None else _and(res, part)
+                left = right
+            assert res is not None
+            return res
+        if isinstance(n, ast.Call):
+            return self._call(n)
+        raise Unsupported(type(n).__name__)
+
+    def _call(self, n: ast.Call) -> np.ndarray:
+        assert isinstance(n.func, ast.Name)
+        name = n.func.id
+        args = [self._node(a) for a in n.args]
+        if name != "where" and any(_is_str(a) for a in args):
+            raise Unsupported(f"{name} on codes")
+        with np.errstate(all="ignore"):
+            if name in ("min", "max"):
+                out = args[0]
+                for a in args[1:]:
+                    out = np.minimum(out, a) if name == "min" else np.maximum(out, a)
+                return out
+            if name in ("mean", "sum"):
+                total = args[0]
+                for a in args[1:]:
+                    total = total + a
+                return total / len(args) if name == "mean" else total
+            if name == "where":
+                c, a, b = args
+                if _is_str(a) != _is_str(b):
+                    raise Unsupported("where mixing codes and numbers")
+                return np.where(c == 1, a, b)
+            (a,) = args
+            if name == "sqrt":
+                return np.where(a >= 0, np.sqrt(np.where(a >= 0, a, 0.0)), NAN)
+            if name == "abs":
+                return np.abs(a)
+            return np.floor(a)
+
+    def _name(self, name: str) -> np.ndarray:
+        if name == "Y":
+            return self.full(float(self.year))
+        if name in self.pack.parameters:
+            v = self.pack.parameters[name]
+            return self.full(v if isinstance(v, str) else float(v))
+        if name in self.pack.derived:
+            return self.formula(self.pack.derived[name])
+        col = self.columns.get(name)
+        if col is None:
+            raise Unsupported(f"column {name}")
+        return col
+
+
+# --------------------------------------------------------------------------- explanations
+def _number(x: float, unit: str) -> str:
+    """As :func:`tiering.explain._number_expr` (polars prints floats like Python ``repr``)."""
+    if unit in _COUNTED:
+        return str(math.ceil(x - 1e-9))
+    x = float(np.round(x * 100 if unit == "ratio" else x, 2))  # polars rounds like numpy
+    return str(int(x)) if x == math.floor(x) else repr(x)
+
+
+def _texts(gap: np.ndarray, name: str, unit: str, op: str) -> np.ndarray:
+    left, right = _template(name, unit, op).split("{}")
+    return np.array(
+        [None if math.isnan(g) else f"{left}{_number(float(g), unit)}{right}" for g in gap],
+        dtype=object,
+    )
+
+
+def _join(parts: list[np.ndarray], sep: str) -> np.ndarray:
+    """``concat_str(..., ignore_nulls=True)`` row by row."""
+    n = len(parts[0])
+    return np.array([sep.join(p[i] for p in parts if p[i] is not None) for i in range(n)], object)
+
+
+def _mask_text(keep: np.ndarray, text: np.ndarray) -> np.ndarray:
+    out = text.copy()
+    out[~keep] = None
+    return out
+
+
+def _const_text(n: int, keep: np.ndarray, msg: str | None) -> np.ndarray:
+    out = np.full(n, None, dtype=object)
+    if msg is not None:
+        out[keep] = msg
+    return out
+
+
+@dataclass
+class Leaf:
+    value: np.ndarray
+    threshold: np.ndarray
+    cond: np.ndarray
+    gap: np.ndarray
+    unit: str
+
+
+@dataclass
+class TestResult:
+    cond: np.ndarray
+    leaves: list[Leaf]
+    text: np.ndarray
+
+
+def _cmp(v: np.ndarray, op: str, t: np.ndarray | float) -> np.ndarray:
+    e = tol(t) if isinstance(t, float) else np.maximum(1.0, np.abs(t)) * REL_TOL
+    with np.errstate(invalid="ignore"):
+        if op == ">=":
+            r = v >= t - e
+        elif op == ">":
+            r = v > t + e
+        elif op == "<=":
+            r = v <= t + e
+        else:
+            r = v < t - e
+    out = r.astype(float)
+    out[np.isnan(v) | np.isnan(t)] = NAN
+    return out
+
+
+def eval_test(t: Test, env: Env) -> TestResult:
+    """A condition tree with its leaves and shortfall text (as :func:`compile.compile_test`)."""
+    n = env.n
+    if isinstance(t, Cmp):
+        v = env.formula(t.value)
+        th = env.formula(t.threshold)
+        if _is_str(v) or _is_str(th):
+            raise Unsupported("cmp on codes")
+        thr = float(t.threshold) if isinstance(t.threshold, int | float) else th
+        cond = _cmp(v, t.op, thr)
+        short = (th - v) if t.op in (">=", ">") else (v - th)
+        unmet = _is_false(cond)
+        gap = np.where(unmet, np.maximum(short, 0.0), NAN)
+        text = _mask_text(unmet, _texts(gap, t.name, t.unit, t.op))
+        return TestResult(cond, [Leaf(v, th, cond, gap, t.unit)], text)
+    if isinstance(t, FlagTest):
+        e = env.formula(t.flag)
+        if _is_str(e):
+            raise Unsupported("flag on codes")
+        cond = e if t.expect else _not(e)
+        msg = (f"需具备{t.name}" if t.expect else f"不得{t.name}") if t.name else None
+        return TestResult(cond, [], _const_text(n, _is_false(cond), msg))
+    if isinstance(t, IsIn):
+        c = env.formula(t.isin)
+        if not _is_str(c):
+            raise Unsupported("isin on numbers")
+        allowed = set(t.values)
+        cond = np.array([NAN if x is None else float(x in allowed) for x in c])
+        msg = f"需具备{t.name}" if t.name else None
+        return TestResult(cond, [], _const_text(n, _is_false(cond), msg))
+    if isinstance(t, NotOf):
+        inner = eval_test(t.not_, env)
+        return TestResult(_not(inner.cond), [], np.full(n, None, dtype=object))
+    subs = [eval_test(s, env) for s in (t.all if isinstance(t, AllOf) else t.any)]
+    cond = subs[0].cond
+    for s in subs[1:]:
+        cond = _and(cond, s.cond) if isinstance(t, AllOf) else _or(cond, s.cond)
+    leaves = [leaf for s in subs for leaf in s.leaves]
+    sep = "；" if isinstance(t, AllOf) else "，或"
+    joined = _join([s.text for s in subs], sep)
+    keep = _is_false(cond) & (joined != "")
+    return TestResult(cond, leaves, _mask_text(keep, joined))
+
+
+def _first_failing(
+    leaves: list[Leaf], n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    if not leaves:
+        return np.full(n, NAN), np.full(n, NAN), np.full(n, NAN), np.full(n, None, object)
+    f0 = leaves[0]
+    value, threshold, gap = f0.value.copy(), f0.threshold.copy(), f0.gap.copy()
+    unit = np.full(n, f0.unit, dtype=object)
+    done = np.zeros(n, dtype=bool)
+    for lf in leaves:
+        hit = _is_false(lf.cond) & ~done
+        value[hit], threshold[hit], gap[hit], unit[hit] = (
+            lf.value[hit],
+            lf.threshold[hit],
+            lf.gap[hit],
+            lf.unit,
+        )
+        done |= hit
+    return value, threshold, gap, unit
+
+
+# --------------------------------------------------------------------------- criteria
+@dataclass
+class CriterionResult:
+    """One criterion over n rows: status codes (index into STATUSES), points, explanation."""
+
+    criterion: Criterion
+    status: np.ndarray
+    lo: np.ndarray | None
+    hi: np.ndarray | None
+    value: np.ndarray
+    threshold: np.ndarray
+    gap: np.ndarray
+    unit: np.ndarray
+    gap_text: np.ndarray
+
+
+def _status_from(cond: np.ndarray, null_status: str) -> np.ndarray:
+    out = np.full(len(cond), STATUSES.index(null_status), dtype=np.uint8)
+    out[cond == 1] = MET
+    out[cond == 0] = UNMET
+    return out
+
+
+def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
+    b = c.bands
+    assert b is not None
+    higher = b.direction == "higher"
+    op = ">=" if higher else "<="
+    texts: list[np.ndarray] = []
+    first: tuple[np.ndarray, np.ndarray] | None = None
+    for val, base in zip(vals, b.bases, strict=True):
+        thr = np.full(n, NAN)
+        for e in sorted(base.edges, reverse=not higher):  # nearest-to-worst first
+            with np.errstate(invalid="ignore"):
+                below = (val < e - tol(e)) if higher else (val > e + tol(e))
+            thr = np.where(np.isnan(thr) & below, float(e), thr)
+        gap = (thr - val) if higher else (val - thr)
+        first = first or (thr, gap)
+        texts.append(_texts(gap, base.name, base.unit, op))
+    assert first is not None
+    thr, gap = first
+    joined = _join(texts, "，或")
+    unit = np.full(n, None, dtype=object)
+    unit[~np.isnan(gap)] = b.bases[0].unit
+    return vals[0].copy(), thr, gap, unit, _mask_text(joined != "", joined)
+
+
+def _scored(c: Criterion, env: Env) -> CriterionResult:
+    n = env.n
+    value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
+    unit, text = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    if c.bands is not None or c.cases is not None:
+        steps: list[tuple[np.ndarray, float, TestResult | None]] = []
+        if c.bands is not None:
+            b = c.bands
+            op = ">=" if b.direction == "higher" else "<="
+            vals = [env.formula(base.value) for base in b.bases]
+            if any(_is_str(v) for v in vals):
+                raise Unsupported("bands on codes")
+            for i, p in enumerate(b.points):
+                conds = [_cmp(v, op, float(base.edges[i])) for v, base in zip(vals, b.bases, strict=True)]
+                cond = conds[0]
+                for more in conds[1:]:
+                    cond = _or(cond, more)
+                steps.append((cond, float(p), None))
+            worst = float(b.else_points)
+            value, threshold, gap, unit, text = _band_gap(vals, c, n)
+        else:
+            assert c.cases is not None
+            for s in c.cases.steps:
+                ct = eval_test(s.when, env)
+                steps.append((ct.cond, float(s.points), ct))
+            worst = float(c.cases.else_points)
+        lo, hi = np.full(n, worst), np.full(n, worst)
+        for cond, p, _ in reversed(steps):
+            lo = np.where(cond == 1, p, lo)
+            hi = np.where(cond != 0, p, hi)
+        if c.cases is not None:
+            value, threshold, gap, unit, text = _case_gap(lo, steps, n)
+    elif c.categories is not None:
+        cat = c.categories
+        code = env.formula(cat.column)
+        if not _is_str(code):
+            raise Unsupported("categories on numbers")
+        pts = {k: float(v) for k, v in cat.points.items()}
+        got = np.array([pts.get(x, NAN) if x is not None else NAN for x in code])
+        lo = np.where(np.isnan(got), float(c.worst_points()), got)
+        hi = np.where(np.isnan(got), float(c.best_points()), got)
+    elif c.count is not None:
+        conds = [eval_test(t, env).cond for t in c.count.items]
+        n_lo = sum((x == 1).astype(float) for x in conds)
+        n_hi = sum((x != 0).astype(float) for x in conds)
+        cap = float(c.count.cap)
+        lo = np.minimum(n_lo * float(c.count.each), cap)
+        hi = np.minimum(n_hi * float(c.count.each), cap)
+    else:
+        pf = c.points_from
+        assert pf is not None
+        v = np.clip(env.formula(pf.value), float(pf.lo), float(pf.hi))
+        lo = np.where(np.isnan(v), float(pf.lo), v)
+        hi = np.where(np.isnan(v), float(pf.hi), v)
+        value = v
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    status = np.where(lo > 0, MET, UNMET).astype(np.uint8)
+    status[lo != hi] = STATUSES.index(c.null_status)
+    return CriterionResult(c, status, lo, hi, value, threshold, gap, unit, text)
+
+
+def _case_gap(lo: np.ndarray, steps: list, n: int) -> tuple:
+    value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
+    unit, text = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    done = np.zeros(n, dtype=bool)
+    for _cond, p, ct in reversed(steps):  # lowest step first
+        v, t, g, u = _first_failing(ct.leaves, n)
+        hit = (lo < p) & ~done
+        value[hit], threshold[hit], gap[hit] = v[hit], t[hit], g[hit]
+        unit[hit], text[hit] = u[hit], ct.text[hit]
+        done |= hit
+    return value, threshold, gap, unit, text
+
+
+def eval_criterion(c: Criterion, env: Env, application: str) -> CriterionResult:
+    """One criterion (as :func:`tiering.compile.compile_criterion`)."""
+    if c.scored:
+        return _scored(c, env)
+    n = env.n
+    nulls = np.full(n, NAN)
+    no_unit = np.full(n, None, dtype=object)
+    if c.manual is not None:
+        if c.manual.flag is None:
+            status = np.full(n, MANUAL, dtype=np.uint8)
+        else:
+            status = _status_from(env.formula(c.manual.flag), "manual_review")
+        return CriterionResult(c, status, None, None, nulls, nulls, nulls, no_unit, no_unit)
+    test = c.review_test if application == "review" and c.review_test is not None else c.test
+    assert test is not None
+    ct = eval_test(test, env)
+    value, threshold, gap, unit = _first_failing(ct.leaves, n)
+    status = _status_from(ct.cond, c.null_status)
+    return CriterionResult(c, status, None, None, value, threshold, gap, unit, ct.text)
+
+
+# --------------------------------------------------------------------------- packs
+@dataclass
+class PackResult:
+    """A pack over n rows: criteria, scores, dimension bounds and the verdict tree value."""
+
+    pack: Pack
+    criteria: dict[str, CriterionResult]
+    score_min: np.ndarray | None
+    score_max: np.ndarray | None
+    dims: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def met(self, cid: str) -> np.ndarray:
+        """met → 1, unmet → 0, unknown / manual_review → NaN (a criterion not applied → 1)."""
+        cr = self.criteria.get(cid)
+        if cr is None:
+            return np.ones(len(next(iter(self.criteria.values())).status))
+        return np.where(cr.status == MET, 1.0, np.where(cr.status == UNMET, 0.0, NAN))
+
+    def verdict(self, eligibility: list[np.ndarray]) -> np.ndarray:
+        assert self.pack.verdict is not None
+        tree = self._node(self.pack.verdict)
+        for e in eligibility:
+            tree = _and(e, tree)
+        return tree
+
+    def _node(self, n: VerdictNode) -> np.ndarray:
+        if n.all is not None or n.all_met is not None:
+            parts = (
+                [self._node(s) for s in n.all] if n.all else [self.met(i) for i in n.all_met or ()]
+            )
+            return functools.reduce(_and, parts)
+        if n.any is not None or n.any_met is not None:
+            parts = (
+                [self._node(s) for s in n.any] if n.any else [self.met(i) for i in n.any_met or ()]
+            )
+            return functools.reduce(_or, parts)
+        if n.met is not None:
+            return self.met(n.met)
+        if n.score_at_least is not None:
+            assert self.score_min is not None and self.score_max is not None
+            return _bound_at_least(self.score_min, self.score_max, n.score_at_least)
+        if n.dimensions_ok is not None:
+            parts = [
+                _bound_at_least(*self.dims[d.name], d.min_points)
+                for d in self.pack.dimensions
+                if d.min_points is not None
+            ]
+            if not parts:
+                return np.ones(len(next(iter(self.criteria.values())).status))
+            return functools.reduce(_and, parts)
+        pa = n.points_above
+        assert pa is not None
+        cr = self.criteria[pa.criterion]
+        assert cr.lo is not None and cr.hi is not None
+        v = float(pa.value)
+        return np.where(cr.lo > v, 1.0, np.where(cr.hi <= v, 0.0, NAN))
+
+
+def _bound_at_least(lo: np.ndarray, hi: np.ndarray, mark: float) -> np.ndarray:
+    e = tol(float(mark))
+    with np.errstate(invalid="ignore"):
+        return np.where(lo >= mark - e, 1.0, np.where(hi < mark - e, 0.0, NAN))
+
+
+def _sum(parts: list[np.ndarray], n: int) -> np.ndarray:
+    if not parts:
+        return np.full(n, NAN)
+    out = parts[0].copy()
+    for p in parts[1:]:
+        out = out + p
+    return out
+
+
+def evaluate_pack(
+    pack: Pack, columns: dict[str, np.ndarray], n: int, year: int, application: str
+) -> PackResult:
+    """Every criterion of ``pack`` that applies to ``application``, plus scores."""
+    env = Env(columns, n, pack, year)
+    crit = {
+        c.id: eval_criterion(c, env, application)
+        for c in pack.criteria
+        if application in c.application
+    }
+    scored = [cr for cr in crit.values() if cr.lo is not None]
+    smin = smax = None
+    dims: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if scored:
+        smin = _sum([cr.lo for cr in scored], n)  # type: ignore[misc]
+        smax = _sum([cr.hi for cr in scored], n)  # type: ignore[misc]
+        for d in pack.dimensions:
+            in_d = [cr for cr in scored if cr.criterion.dimension == d.name]
+            dims[d.name] = (_sum([cr.lo for cr in in_d], n), _sum([cr.hi for cr in in_d], n))  # type: ignore[misc]
+    return PackResult(pack, crit, smin, smax, dims)
