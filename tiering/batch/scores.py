@@ -183,16 +183,28 @@ def firm_gaps(criteria: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
 
 
 def gaps_from_rows(open_rows: pl.DataFrame) -> pl.DataFrame:
-    """Per firm ``gaps`` (structs) and ``gaps_text`` from already selected open criteria rows."""
+    """Per firm ``gaps`` (structs) and ``gaps_text`` from already selected open criteria rows.
+
+    The fallback wording (label, gap, unit) is computed only for rows without the rules' own
+    ``gap_text`` — the string work is the costly part at a million firms.
+    """
     open_rows = with_labels(open_rows)  # type: ignore[assignment]
-    text = gap_text_expr(open_rows.columns)
-    open_rows = open_rows.with_columns(pl.col("pack").cast(pl.String)).select(
+    keys = [
         "uscc",
-        "pack",
+        pl.col("pack").cast(pl.String),
         pl.col("criterion_id").cast(pl.String),
         pl.col("status").cast(pl.String),
-        text.alias("text"),
-    )
+    ]
+    open_rows = open_rows.with_row_index("_r")
+    if "gap_text" in open_rows.columns:
+        worded = open_rows.filter(pl.col("gap_text").is_not_null()).select(
+            "_r", *keys, pl.col("gap_text").alias("text")
+        )
+        rest = open_rows.filter(pl.col("gap_text").is_null()).drop("gap_text")
+        parts = [worded, rest.select("_r", *keys, gap_text_expr(rest.columns).alias("text"))]
+        open_rows = pl.concat(parts).sort("_r")
+    else:
+        open_rows = open_rows.select("_r", *keys, gap_text_expr(open_rows.columns).alias("text"))
     return open_rows.group_by("uscc", maintain_order=True).agg(
         pl.struct("pack", "criterion_id", "status", "text").alias("gaps"),
         pl.col("text").filter(pl.col("status") == "unmet").str.join("；").alias("gaps_text"),

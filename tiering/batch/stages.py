@@ -24,6 +24,7 @@ __all__ = [
     "input_files",
     "learned_columns",
     "pack_versions",
+    "score_models",
 ]
 
 
@@ -86,9 +87,25 @@ def _rules(frame: pl.DataFrame, as_of: date) -> Assessment:
     return assess(frame, as_of)
 
 
-def _models(frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame], as_of: date) -> ModelOutput:
+REASONS_TOP = 2_000
+"""Firms per target that get Chinese reasons in a batch run (= the candidate lists' default)."""
+FLAG_THRESHOLD = 0.5
+
+
+def score_models(
+    frame: pl.DataFrame,
+    tables: Mapping[str, pl.DataFrame],
+    as_of: date,
+    *,
+    reasons_top: int = REASONS_TOP,
+) -> ModelOutput:
     """Score with the registered ``champion`` models (``models.scoring``; each file's SHA-256 is
-    checked when loaded); rules only, and why, when none is registered."""
+    checked when loaded); rules only, and why, when none is registered.
+
+    Probabilities cover every firm; the Chinese reasons (the costly part: ~6 ms a firm in
+    ``models.reasons.explain``) only the ``reasons_top`` most likely firms of each target — the
+    ones the candidate lists show.
+    """
     try:
         from models.scoring import NO_MODEL_NOTE, load_champions
     except ImportError as exc:
@@ -98,7 +115,7 @@ def _models(frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame], as_of: date
     champions = load_champions(get_settings().resolved_mlflow_uri)
     if champions is None:
         return ModelOutput(None, {"used": False, "reason": NO_MODEL_NOTE})
-    raw = champions.predict(frame, as_of=as_of, reasons_top=REASONS_TOP)
+    raw = champions.predict(frame, as_of=as_of, reasons_top=reasons_top)
     items = [
         {"target": t, "name": f"tiering-{t}", "version": str(v)}
         for t, v in sorted(champions.versions.items())
@@ -108,12 +125,9 @@ def _models(frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame], as_of: date
         "items": items,
         "notes": champions.notes,
         "flag_threshold": FLAG_THRESHOLD,
+        "reasons_top": reasons_top,
     }
     return ModelOutput(learned_columns(raw), info)
-
-
-REASONS_TOP = 2_000
-FLAG_THRESHOLD = 0.5
 
 
 def learned_columns(raw: pl.DataFrame, threshold: float = FLAG_THRESHOLD) -> pl.DataFrame:
@@ -175,4 +189,4 @@ class Stages:
     validate: Callable[[Mapping[str, pl.DataFrame], date, str, Any], Any] = _validate
     features: Callable[[Mapping[str, pl.DataFrame], date], pl.DataFrame] = _features
     rules: Callable[[pl.DataFrame, date], Assessment] = _rules
-    models: Callable[[pl.DataFrame, Mapping[str, pl.DataFrame], date], ModelOutput] = _models
+    models: Callable[[pl.DataFrame, Mapping[str, pl.DataFrame], date], ModelOutput] = score_models

@@ -168,7 +168,6 @@ def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
     """
     from tiering.store.models import GAP_KEYS, VERDICT_KEYS
 
-    work = firm_rows(scores, run_id)
     lists = {
         name: keys
         for name, keys in (("verdicts", VERDICT_KEYS), ("gaps", GAP_KEYS))
@@ -176,7 +175,9 @@ def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
         and isinstance(scores.schema[name].inner, pl.Struct)  # type: ignore[union-attr]
         and set(keys) <= {f.name for f in scores.schema[name].inner.fields}  # type: ignore[union-attr]
     }
-    work = work.with_columns(scores.select(pl.col(n).alias(f"_{n}") for n in lists))
+    work = firm_rows(scores.drop(list(lists)), run_id).with_columns(
+        scores.select(pl.col(n).alias(f"_{n}") for n in lists)
+    )
     pieces: list[pl.Expr] = []
     for name in DETAIL_FIELDS:
         if name in lists:
