@@ -465,6 +465,8 @@ def _plan(as_of: dt.date, packs: Sequence[str] | None, application: str) -> _Pla
 
 
 _DERIVED = {"industry_section", "industry_division", "sei_field", "size_class"}
+#: cast expressions of a successful schema check, by (input schema, needed columns)
+_CASTS: dict[tuple, list[pl.Expr]] = {}
 
 
 def _prepare(frame: pl.DataFrame | pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
@@ -473,10 +475,23 @@ def _prepare(frame: pl.DataFrame | pl.LazyFrame, plan: _Plan) -> pl.LazyFrame:
     schema = lf.collect_schema()
     if "uscc" not in schema:
         raise FrameSchemaError("评估数据缺少必需列“uscc”（所有规则包需要）", field="uscc")
-    casts, _ = _check_and_cast(schema, {k: v for k, v in plan.needed.items() if k not in _DERIVED})
+    casts = _casts(schema, plan)
     lf = lf.with_columns(casts)
     lf = lf.join(_industry_table().lazy(), on="industry", how="left", maintain_order="left")
     return lf.with_columns(_derived_exprs()).with_columns(_size_fact_exprs())
+
+
+def _casts(schema: pl.Schema, plan: _Plan) -> list[pl.Expr]:
+    """Schema check and cast expressions; building ~100 of them costs ~5 ms: once per schema."""
+    needed = {k: v for k, v in plan.needed.items() if k not in _DERIVED}
+    key = (tuple(schema.items()), frozenset(needed))
+    casts = _CASTS.get(key)
+    if casts is None:
+        casts, _ = _check_and_cast(schema, needed)  # raises FrameSchemaError
+        if len(_CASTS) > 64:
+            _CASTS.clear()
+        _CASTS[key] = casts
+    return casts
 
 
 @functools.cache
@@ -567,17 +582,16 @@ def assess(
     backend (:mod:`tiering.small`; same packs, same results, ~10× faster on a few rows).
     """
     plan = _plan(as_of, packs, application)
-    lf = _prepare(frame, plan)
     if isinstance(frame, pl.DataFrame) and 0 < frame.height <= SMALL_ROWS:
         from tiering.engine_small import assess_small
         from tiering.small import Unsupported
 
-        prepared = lf.collect()
+        _casts(frame.schema, plan)  # the schema check (raises FrameSchemaError)
         try:
-            return assess_small(prepared, plan, frame)
+            return assess_small(frame, plan)
         except Unsupported:
-            lf = prepared.lazy()
-    return _assess_polars(lf, plan)
+            pass
+    return _assess_polars(_prepare(frame, plan), plan)
 
 
 def _assess_polars(lf: pl.LazyFrame, plan: _Plan) -> Assessment:

@@ -70,29 +70,26 @@ class SmallAssessment(Assessment):
         return got if got is not None else Assessment.criteria.fget(self)  # type: ignore[attr-defined]
 
 
-def _numpy_columns(prepared: pl.DataFrame, names: set[str]) -> dict[str, np.ndarray]:
-    out: dict[str, np.ndarray] = {}
-    for name in names:
-        if name not in prepared.columns:
-            continue
-        s = prepared.get_column(name)
-        dtype = s.dtype
-        if dtype == pl.String:
-            out[name] = s.to_numpy().astype(object)
-        elif dtype == pl.Boolean or dtype.is_numeric() or dtype == pl.Null:
-            out[name] = s.cast(pl.Float64).to_numpy().astype(float, copy=True)
-    return out
-
-
 def _verdict_codes(v: np.ndarray) -> np.ndarray:
     return np.where(v == 1, 0, np.where(v == 0, 1, 2)).astype(np.int64)
 
 
-def _held_any(prepared: pl.DataFrame, tiers: tuple[str, ...]) -> np.ndarray:
-    n = prepared.height
+def _held_any(cols: dict[str, np.ndarray], n: int, tiers: tuple[str, ...]) -> np.ndarray:
     out = np.zeros(n, dtype=bool)
     for t in tiers:
-        out |= prepared.get_column(f"held_{t}").fill_null(False).to_numpy().astype(bool)
+        out |= cols[f"held_{t}"] == 1
+    return out
+
+
+def _due(plan: _Plan, cols: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows holding a title due for review within a year (as ``engine._due_exprs``)."""
+    from tiering.ladder import one_year_after
+
+    lo, hi = np.datetime64(plan.as_of, "D"), np.datetime64(one_year_after(plan.as_of), "D")
+    out = np.zeros(len(cols["uscc"]), dtype=bool)
+    for t in plan.review_cols:
+        exp = cols[f"{t}_expires"]
+        out |= (cols[f"held_{t}"] == 1) & (exp >= lo) & (exp <= hi)
     return out
 
 
@@ -105,13 +102,31 @@ def _nulls_f(a: np.ndarray) -> pl.Series:
     return pl.Series(a, dtype=pl.Float64, nan_to_null=True)
 
 
-def assess_small(prepared: pl.DataFrame, plan: _Plan, source: pl.DataFrame) -> Any:
-    """The numpy backend over a prepared frame (see module docstring)."""
+_BOOL_FIRM = (
+    "meets_four_above",
+    "hidden_four_above",
+    "upsize_candidate",
+    "delist_risk",
+    "held_tech_innovative",
+    "review_risk",
+    "revocation",
+)
+
+
+def _bools(name: str, a: np.ndarray) -> pl.Series:
+    return pl.Series(name, [None if x != x else bool(x) for x in a.tolist()], dtype=pl.Boolean)
+
+
+def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
+    """The numpy backend over an input frame of a few rows (see module docstring)."""
+    from tiering.calendar import pack_for
+    from tiering.size_class import SIZE_CLASS
+    from tiering.small_firm import firm_columns, input_columns
+
     engine = _engine()
-    n = prepared.height
+    n = source.height
     year = plan.as_of.year
-    names = set(plan.needed) | engine._DERIVED
-    cols = _numpy_columns(prepared, names)
+    cols = input_columns(source, set(plan.needed))
     results: dict[str, PackResult] = {}
     for key, cp in plan.compiled.items():
         pk = cp.pack
@@ -119,9 +134,7 @@ def assess_small(prepared: pl.DataFrame, plan: _Plan, source: pl.DataFrame) -> A
         results[key] = evaluate_pack(pk, cols, n, year, cp.application)
     el = results["EL"]
     verdicts: dict[str, np.ndarray] = {}
-    due = None
-    if any(k.endswith("@review") for k in results):
-        due = prepared.select(pl.any_horizontal(engine._due_exprs(plan))).to_series().to_numpy()
+    due = _due(plan, cols) if any(k.endswith("@review") for k in results) else None
     for key, res in results.items():
         if key == "EL":
             continue
@@ -130,20 +143,34 @@ def assess_small(prepared: pl.DataFrame, plan: _Plan, source: pl.DataFrame) -> A
         codes = _verdict_codes(res.verdict(elig))
         if key.endswith("@review"):
             assert due is not None
-            codes = np.where(due.astype(bool), codes, 3)
+            codes = np.where(due, codes, 3)
         verdicts[plan.compiled[key].col("verdict")] = codes
-    firms = (
-        prepared.with_columns(
-            _obj(c, _VERDICT_NAMES[v], engine.VERDICT) for c, v in verdicts.items()
-        )
-        .with_columns(**engine._firm_exprs(plan))
-        .select(engine.Assessment.FIRM_COLUMNS)
-    )
-    uscc = prepared.get_column("uscc").to_numpy().astype(object)
+    names = {c: _VERDICT_NAMES[v] for c, v in verdicts.items()}
+    by_tier: dict[str, np.ndarray] = {}
+    prereqs: dict[str, tuple[str, ...]] = {}
+    for pid in plan.tier_ids:
+        pk = plan.compiled[pid].pack
+        assert pk.tier is not None
+        if pk.tier not in by_tier or pid == pack_for(pk.tier, plan.as_of, plan.application):
+            by_tier[pk.tier] = names[f"{pid}|verdict"]
+            prereqs[pk.tier] = pk.prerequisite
+    fc = firm_columns(cols, plan.as_of, by_tier, prereqs, plan.review_cols, names)
+    uscc = cols["uscc"]
+    firms = pl.DataFrame(
+        [
+            _obj("uscc", uscc, pl.String),
+            _obj("size_class", cols["_size_class_out"], SIZE_CLASS),
+            _obj("four_above_group", cols["four_above_group"], pl.String),
+            *(
+                _bools(c, fc[c]) if c in _BOOL_FIRM else _obj(c, fc[c], TIER)
+                for c in engine.Assessment.FIRM_COLUMNS[3:]
+            ),
+        ]
+    ).select(engine.Assessment.FIRM_COLUMNS)
     a = SmallAssessment(plan.as_of, plan.application, plan.tier_ids, None, plan.compiled)  # type: ignore[arg-type]
     a._source = source
     a._frames["criteria"] = _criteria(uscc, ["EL", *plan.tier_ids], results, plan)
-    a.__dict__["tiers"] = _tiers(uscc, plan, results, verdicts, prepared)
+    a.__dict__["tiers"] = _tiers(uscc, plan, results, verdicts, cols)
     a.__dict__["dimensions"] = _dimensions(uscc, plan, results)
     a.__dict__["firms"] = firms
     return a
@@ -194,7 +221,7 @@ def _tiers(
     plan: _Plan,
     results: dict[str, PackResult],
     verdicts: dict[str, np.ndarray],
-    prepared: pl.DataFrame,
+    cols: dict[str, np.ndarray],
 ) -> pl.DataFrame:
     engine = _engine()
     n = len(uscc)
@@ -220,8 +247,8 @@ def _tiers(
             smin += [nan]
             smax += [nan]
         mark.append(np.full(n, np.nan if pk.pass_mark is None else float(pk.pass_mark)))
-        prereq.append(_held_any(prepared, pk.prerequisite) if pk.prerequisite else np.ones(n, bool))
-        assessed.append(~_held_any(prepared, pk.skip_if_held))
+        prereq.append(_held_any(cols, n, pk.prerequisite) if pk.prerequisite else np.ones(n, bool))
+        assessed.append(~_held_any(cols, n, pk.skip_if_held))
     k = len(pids)
     return pl.DataFrame(
         [

@@ -231,7 +231,9 @@ def _number(x: float, unit: str) -> str:
     """As :func:`tiering.explain._number_expr` (polars prints floats like Python ``repr``)."""
     if unit in _COUNTED:
         return str(math.ceil(x - 1e-9))
-    x = float(np.round(x * 100 if unit == "ratio" else x, 2))  # polars rounds like numpy
+    # polars rounds like numpy (rint(x·100)/100, half to even on the scaled float), not like
+    # Python's correctly rounded round(x, 2): 981.295 → 981.3
+    x = round((x * 100 if unit == "ratio" else x) * 100) / 100
     return str(int(x)) if x == math.floor(x) else repr(x)
 
 
@@ -419,7 +421,9 @@ def _scored(c: Criterion, env: Env) -> CriterionResult:
             if any(_is_str(v) for v in vals):
                 raise Unsupported("bands on codes")
             for i, p in enumerate(b.points):
-                conds = [_cmp(v, op, float(base.edges[i])) for v, base in zip(vals, b.bases, strict=True)]
+                conds = [
+                    _cmp(v, op, float(base.edges[i])) for v, base in zip(vals, b.bases, strict=True)
+                ]
                 cond = conds[0]
                 for more in conds[1:]:
                     cond = _or(cond, more)
