@@ -161,9 +161,38 @@ def test_whatif_503_when_rules_are_not_loaded(tmp_path):
 AS_OF = dt.date(2025, 6, 30)
 
 
+_MODEL_FEATURES = ("rd_expense_y1", "revenue_y1", "class1_ip", "employees_y1")
+
+
+def _champions(frame: pl.DataFrame):
+    """Two small real ``TierScorer`` champions (specialized, upsize) fitted on the city itself.
+
+    Why not MLflow: registering costs ~15 s; the registry is the models part's to test. What is
+    tested here is that the what-if scores with the same champions and post-processing as the
+    batch. Labels are synthetic but deterministic (seeded), so both classes are present.
+    """
+    import numpy as np
+
+    from models.estimator import TierScorer
+    from models.scoring import Champions
+
+    X = frame.select(pl.col(c).cast(pl.Float64) for c in _MODEL_FEATURES)
+    rng = np.random.default_rng(5)
+    rd = X["rd_expense_y1"].fill_null(0).to_numpy()
+    rev = X["revenue_y1"].fill_null(0).to_numpy()
+    params = {"max_iter": 15, "min_samples_leaf": 5, "calibration": "none", "early_stopping": False}
+    y_sp = (rd + rng.normal(0, rd.std() + 1, len(rd)) > np.median(rd)).astype(int)
+    y_up = (rev + rng.normal(0, rev.std() + 1, len(rev)) > np.median(rev)).astype(int)
+    models = {
+        "specialized": TierScorer({"rd_expense_y1": 1}, **params).fit(X, y_sp),
+        "upsize": TierScorer(**params).fit(X, y_up),
+    }
+    return Champions(models=models, versions={"specialized": 1, "upsize": 1})
+
+
 @pytest.fixture(scope="module")
 def batch_env(tmp_path_factory):
-    """A real simulated city, scored by the real batch (rules only) and published."""
+    """A real simulated city, scored by the real batch with champion models, and published."""
     from features.asof import assessment_frame
     from tiering.batch.run import run_batch
     from tiering.simulate import simulate
@@ -175,11 +204,18 @@ def batch_env(tmp_path_factory):
     data.mkdir()
     for name, frame in tables.items():
         frame.write_parquet(data / f"{name}.parquet")
-    run_batch(
-        data, AS_OF, home / "runs", use_models=False, store=env.store, progress=False, gx="off"
-    )
     frame = assessment_frame(tables, AS_OF).collect()
-    return env, frame
+    champions = _champions(frame)
+    with pytest.MonkeyPatch.context() as mp:
+        # both the batch's models stage and the API's loader ask models.scoring for champions
+        mp.setattr("models.scoring.load_champions", lambda *a, **k: champions)
+        (env.settings.home / "mlflow.db").touch()  # the API only asks a registry that exists
+        run_batch(
+            data, AS_OF, home / "runs", use_models=True, store=env.store, progress=False, gx="off"
+        )
+        app = create_app(env.settings)
+        with TestClient(app) as client:
+            yield env, frame, client
 
 
 def _jsonable(row: dict) -> dict:
@@ -202,24 +238,30 @@ def _rounded(obj):
 
 
 def test_whatif_equals_the_batch_row(batch_env):
-    env, frame = batch_env
+    env, frame, c = batch_env
     run = env.store.latest_run()
     assert run is not None and run.as_of == AS_OF
+    assert c.get("/readyz").json()["models"] is True
     scored = pl.read_parquet(f"{run.run_dir}/scores.parquet")
     # firms at different places on the ladder, with and without gaps
     picks = (
         scored.sort("uscc").group_by("eligible_tier", maintain_order=True).head(2)["uscc"].to_list()
     )
     assert len(picks) >= 2
-    with TestClient(create_app(env.settings)) as c:
-        for uscc in picks:
-            stored = c.get(f"/v1/firms/{uscc}", headers=env.headers("bureau")).json()
-            row = frame.filter(pl.col("uscc") == uscc).to_dicts()[0]
-            online = c.post(
-                f"/v1/assess?as_of={AS_OF}", json=_jsonable(row), headers=env.headers("bureau")
-            )
-            assert online.status_code == 200, online.text
-            online = online.json()
-            assert online.pop("run") is None and stored.pop("run")["as_of"] == str(AS_OF)
-            # equal up to float rounding (a sum over Y-3..Y-1 may differ in the last bit)
-            assert _rounded(online) == _rounded(stored)
+    with_probability = 0
+    for uscc in picks:
+        stored = c.get(f"/v1/firms/{uscc}", headers=env.headers("bureau")).json()
+        row = frame.filter(pl.col("uscc") == uscc).to_dicts()[0]
+        online = c.post(
+            f"/v1/assess?as_of={AS_OF}", json=_jsonable(row), headers=env.headers("bureau")
+        )
+        assert online.status_code == 200, online.text
+        online = online.json()
+        assert online.pop("run") is None and stored.pop("run")["as_of"] == str(AS_OF)
+        # equal up to float rounding (a sum over Y-3..Y-1 may differ in the last bit)
+        assert _rounded(online) == _rounded(stored)
+        if stored["probabilities"].get("specialized") is not None:
+            with_probability += 1
+            assert any(r["target"] == "specialized" and r["text"] for r in stored["reasons"])
+        assert "upsize" in stored["flags"]["learned"]
+    assert with_probability > 0  # the models did score: probabilities compared, not two nulls
