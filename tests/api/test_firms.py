@@ -201,3 +201,50 @@ def test_429_per_key_with_retry_after(tmp_path):
         assert r.json()["error"]["code"] == "rate_limited" and int(r.headers["retry-after"]) >= 1
         # another key has its own bucket
         assert c.get("/v1/runs", headers=env.headers("bureau")).status_code == 200
+
+
+# -- look-up cache: per (run, firm, view); caller checks on every request ---------------------
+def test_cached_lookup_is_still_scoped_and_audited(client, env, audit_count):
+    uscc = env.firm_in(IN_SCOPE[:1])
+    before = audit_count()
+    first = client.get(f"/v1/firms/{uscc}", headers=env.headers("bureau"))
+    second = client.get(f"/v1/firms/{uscc}", headers=env.headers("bureau"))
+    assert first.status_code == second.status_code == 200 and first.content == second.content
+    assert audit_count() == before + 2  # a cached body is a confidential response all the same
+    public = client.get(f"/v1/firms/{uscc}", headers=env.headers("station"))
+    assert public.json()["view"] == "public" and "figures" not in public.json()
+    assert audit_count() == before + 2
+    outside = env.firm_outside(IN_SCOPE[:1])
+    assert client.get(f"/v1/firms/{outside}", headers=env.headers("bureau")).status_code == 200
+    assert client.get(f"/v1/firms/{outside}", headers=env.headers("station")).status_code == 404
+
+
+def test_every_criterion_is_worded_as_the_store_words_it(client, env):
+    uscc = env.firm_in(IN_SCOPE[:1])
+    body = client.get(f"/v1/firms/{uscc}", headers=env.headers("bureau")).json()
+    stored = {(c["pack"], c["criterion_id"]): c for c in env.store.criteria_for(uscc)}
+    assert len(body["criteria"]) == len(stored)
+    for c in body["criteria"]:
+        s = stored[(c["pack"], c["criterion_id"])]
+        assert (c["label"], c["gap_text"], c["status"]) == (s["label"], s["gap_text"], s["status"])
+        assert (c["gap_text"] is None) == (c["status"] == "met")
+
+
+def test_a_newly_published_run_replaces_the_served_one(tmp_path):
+    import datetime as dt
+
+    from api.testing import build_run
+
+    env = make_env(tmp_path, n_firms=20)
+    uscc = env.usccs[0]
+    with TestClient(create_app(env.settings, run_poll_seconds=0)) as c:
+        h = env.headers("bureau")
+        assert c.get(f"/v1/firms/{uscc}", headers=h).json()["run"]["run_id"] == "run-test"
+        run2 = build_run(
+            tmp_path / "runs" / "run-2", n_firms=20, seed=7, as_of=dt.date(2025, 9, 30)
+        )
+        env.store.publish_run(run2)
+        c.app.state.api.reload_run()  # what the lifespan's poller does every run_poll_seconds
+        body = c.get(f"/v1/firms/{uscc}", headers=h).json()
+        assert body["run"] == {"run_id": "run-2", "as_of": "2025-09-30"}
+        assert c.get("/v1/runs/latest", headers=h).json()["run_id"] == "run-2"
