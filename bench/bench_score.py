@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import multiprocessing
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 __all__ = ["main"]
+
+
+def _write_tables(n_firms: int, data: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_validate import build_tables
+
+    for name, df in build_tables(n_firms).items():
+        df.write_parquet(data / f"{name}.parquet")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -31,7 +40,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--as-of", default=None, help="as-of date with --data (default 2026-06-30)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from bench_validate import AS_OF, build_tables
+    from bench_validate import AS_OF
 
     from tiering.batch import run_batch
     from tiering.batch.manifest import peak_rss_mb
@@ -46,13 +55,15 @@ def main(argv: list[str] | None = None) -> dict:
             data = args.data
             as_of = dt.date.fromisoformat(args.as_of or "2026-06-30")
             print(f"input batch: {data}")
-        else:
-            tables = build_tables(args.n_firms)
+        else:  # built in a child process so its memory does not count towards the run's peak
             data = root / "data"
             data.mkdir()
-            for name, df in tables.items():
-                df.write_parquet(data / f"{name}.parquet")
-            del tables
+            ctx = multiprocessing.get_context("spawn")
+            child = ctx.Process(target=_write_tables, args=(args.n_firms, data))
+            child.start()
+            child.join()
+            if child.exitcode:
+                raise SystemExit(f"building the input batch failed ({child.exitcode})")
             print(f"input batch: {args.n_firms:,} firms built in {time.perf_counter() - t0:.1f} s")
         store = Store(f"sqlite:///{root / 'store.db'}", settings=Settings(home=root))
         start = time.perf_counter()

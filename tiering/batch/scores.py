@@ -274,7 +274,7 @@ def write_criteria(
     packs: pl.DataFrame,
     row_group_rows: int,
     *,
-    chunk_firms: int = 131_072,
+    chunk_firms: int = 65_536,
 ) -> CriteriaWritten:
     """Write the long criteria frame to ``path`` grouped by firm; return offsets and gaps.
 
