@@ -134,7 +134,7 @@ class EngineAssessor:
         stored = firm_rows(scores, "what-if")
         by_uscc = {r["uscc"]: r for r in stored.iter_rows(named=True)}
         crit_by: dict[str, list[dict[str, Any]]] = {}
-        for c in criteria.iter_rows(named=True):
+        for c in criteria.to_dicts():  # ~3x cheaper than iter_rows(named=True)
             crit_by.setdefault(c["uscc"], []).append(c)
         out: list[Result] = []
         for row in rows:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from api.deps import Caller, State, audit, is_confidential
 from api.errors import ERROR_RESPONSES, ApiError
@@ -65,4 +65,6 @@ async def assess(
     confidential = is_confidential(caller)
     if confidential:
         audit(state, caller, "POST /v1/assess", (result_row["uscc"],))
-    return build_firm(result_row, criteria, confidential=confidential, run=None)
+    firm = build_firm(result_row, criteria, confidential=confidential, run=None)
+    # serialised by the role's own model (its whitelist), once: no second validation pass
+    return Response(firm.__pydantic_serializer__.to_json(firm), media_type="application/json")
