@@ -5,7 +5,8 @@
   criteria met. This is what a district would do without a model.
 * **Naive 四上 rule** (小进规 / 退规): distance to the roster line × recent growth. The projected
   figure is ``latest × (1 + growth)`` (growth clipped to [−50 %, +100 %]) over the line of the
-  firm's 四上 group (spec §8); 小进规 ranks high projections first, 退规 low projections first.
+  firm's 四上 group (spec §8, ``features.catalog.FOUR_ABOVE_LINES``); 小进规 ranks high
+  projections first, 退规 low projections first.
 * **Logistic regression** on the same features (signed log, median imputation with missing
   indicators, standardisation): a simple, well-understood learned baseline.
 """
@@ -51,37 +52,25 @@ def logistic_baseline(
     return model.fit(X, y, logisticregression__sample_weight=w)
 
 
-# Spec §8: (figure, line in 万元) by GB/T 4754 section or 2-digit division; E and 7010 are
-# qualification/activity based (no money line).
-_SECTION_LINE = {"B": ("main_revenue", 2000.0), "C": ("main_revenue", 2000.0),
-                 "D": ("main_revenue", 2000.0), "G": ("revenue", 2000.0),
-                 "I": ("revenue", 2000.0), "N": ("revenue", 2000.0), "L": ("revenue", 1000.0),
-                 "M": ("revenue", 1000.0), "P": ("revenue", 1000.0), "O": ("revenue", 500.0),
-                 "R": ("revenue", 500.0)}  # fmt: skip
-_DIVISION_LINE = {"51": ("main_revenue", 2000.0), "52": ("main_revenue", 500.0),
-                  "61": ("main_revenue", 200.0), "62": ("main_revenue", 200.0),
-                  "84": ("revenue", 2000.0), "85": ("revenue", 500.0)}  # fmt: skip
-_CLASS_LINE = {"7020": ("revenue", 1000.0), "7030": ("revenue", 1000.0),
-               "7040": ("revenue", 1000.0), "7090": ("revenue", 1000.0)}  # fmt: skip
-
-
 def four_above_line(industry: pl.Expr = pl.col("industry")) -> tuple[pl.Expr, pl.Expr]:
-    """(which figure, line) of the firm's 四上 group as expressions; null where no money line.
+    """(which figure, line in 万元) of the firm's 四上 group as expressions; null where no money line.
+
+    The lines are ``features.catalog.FOUR_ABOVE_LINES`` (which a features test keeps equal to the
+    ``four-above`` rule pack), most specific scope first: 4-digit class, then 2-digit division.
+    建筑业 and 房地产 are qualification / activity based (no money line).
 
     >>> df = pl.DataFrame({"industry": ["3911", "5211", "6110", "4700"]})
     >>> fig, line = four_above_line()
     >>> df.select(fig.alias("f"), line.alias("l")).rows()
     [('main_revenue', 2000.0), ('main_revenue', 500.0), ('main_revenue', 200.0), (None, None)]
     """
+    from features.catalog import FOUR_ABOVE_LINES
     from tiering.codes import industries
 
-    ind = industries()
     figs: dict[str, str] = {}
     lines: dict[str, float] = {}
-    for code, section, division in ind.select("code", "section", "division").iter_rows():
-        spec = _CLASS_LINE.get(code) or _DIVISION_LINE.get(division) or _SECTION_LINE.get(section)
-        if section == "K" and code not in _CLASS_LINE:
-            spec = None
+    for code, division in industries().select("code", "division").iter_rows():
+        spec = FOUR_ABOVE_LINES.get(code) or FOUR_ABOVE_LINES.get(division)
         if spec:
             figs[code], lines[code] = spec
     fig = industry.replace_strict(figs, default=None, return_dtype=pl.String)

@@ -10,6 +10,12 @@ probability of the event during the assessment year; null where the firm is not 
 already holds the title, or is already on / off the 四上 roster) and ``reasons_<target>`` (up to
 three Chinese reasons; computed for the ``reasons_top`` most likely firms of each target, empty
 for the others). ``champion`` (单项冠军) is never scored: rules only (``RULES_ONLY_NOTE``).
+
+Train/serve skew guard: models are trained on frames built with ``history=True`` (Y−2…Y−4 figures
+behind features such as ``revenue_trend_4y``). A scoring frame without those history columns would
+silently read them as unknown, so :meth:`Champions.predict` refuses it (``MissingHistoryError``)
+unless the input ``tables`` are passed (the history is then computed exactly as in training) or the
+caller opts in with ``missing_history="unknown"`` (a hand-edited what-if row has no history).
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -27,11 +33,41 @@ import polars as pl
 from models.estimator import TierScorer, to_matrix
 from models.reasons import explain
 from models.targets import RULES_ONLY_NOTE, TARGETS, TIER_TARGETS
+from tiering.errors import TieringError
 
-__all__ = ["NO_MODEL_NOTE", "Champions", "at_risk_mask", "load_champions", "predict"]
+__all__ = [
+    "NO_MODEL_NOTE",
+    "Champions",
+    "MissingHistoryError",
+    "at_risk_mask",
+    "history_features",
+    "load_champions",
+    "predict",
+]
 
 log = logging.getLogger(__name__)
 NO_MODEL_NOTE = "未登记冠军模型：仅按规则判定，不输出概率。"
+
+
+class MissingHistoryError(TieringError):
+    """The scoring frame lacks history columns the models were trained on (train/serve skew)."""
+
+
+def history_features(names: Sequence[str]) -> list[str]:
+    """The features of ``names`` that need history columns (``features.catalog`` ``needs_history``)."""
+    try:
+        from features.catalog import CATALOG
+    except ImportError:
+        return []
+    return [n for n in names if n in CATALOG and CATALOG[n].needs_history]
+
+
+def _history_columns() -> tuple[str, ...]:
+    try:
+        from features.asof import HISTORY_COLUMNS
+    except ImportError:
+        return ()
+    return tuple(HISTORY_COLUMNS)
 
 
 def at_risk_mask(frame: pl.DataFrame, target: str) -> np.ndarray:
@@ -81,14 +117,22 @@ class Champions:
         tables: Mapping[str, pl.DataFrame | pl.LazyFrame] | None = None,
         reasons: bool = True,
         reasons_top: int | None = 5000,
+        missing_history: Literal["raise", "unknown"] = "raise",
     ) -> pl.DataFrame:
         """Per-firm ``p_<target>`` and ``reasons_<target>`` for a §11 frame (or model features).
 
-        ``as_of`` (default: the frame's ``as_of`` column) dates the feature computation. Pass the
-        input ``tables`` when the frame was built without history columns, so the history
-        features are computed exactly as in training (otherwise they are unknown).
+        ``as_of`` (default: the frame's ``as_of`` column) dates the feature computation. The
+        models read history features; give them one of: a frame built with
+        ``assessment_frame(tables, as_of, history=True)`` (cheapest), or the input ``tables``
+        (the history columns are then joined from them), or ``missing_history="unknown"`` to
+        accept them as unknown (what-if rows; the probabilities then differ from training's).
+        Otherwise :class:`MissingHistoryError` is raised rather than scoring with a skew.
         """
         df = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+        if missing_history not in ("raise", "unknown"):
+            raise ValueError(f"missing_history={missing_history!r}; expected 'raise' or 'unknown'")
+        if tables is None and missing_history == "raise":
+            self.check_history(df.columns)
         feats = self._features(df, as_of, tables)
         out: dict[str, Any] = {"uscc": df["uscc"]}
         matrices: dict[tuple[str, ...], np.ndarray] = {}
@@ -127,6 +171,22 @@ class Champions:
             out[f"p_{t}"] = pl.Series(f"p_{t}", p, dtype=pl.Float64).fill_nan(None)
             out[f"reasons_{t}"] = _reason_column(f"reasons_{t}", df.height, idx, rows)
         return pl.DataFrame(out)
+
+    def check_history(self, columns: Sequence[str]) -> None:
+        """Raise :class:`MissingHistoryError` if history columns the models need are absent."""
+        uses = sorted({f for m in self.models.values() for f in history_features(m.feature_names_)})
+        missing = [c for c in _history_columns() if c not in set(columns)]
+        if uses and missing:
+            raise MissingHistoryError(
+                "评分帧缺少模型训练时使用的历史列（"
+                + "、".join(missing[:4])
+                + (" 等" if len(missing) > 4 else "")
+                + f"，影响特征 {'、'.join(uses[:3])} 等）：请用 assessment_frame(tables, as_of, "
+                "history=True) 构建评分帧，或传入 tables=原始表；what-if 单行可显式传 "
+                'missing_history="unknown"（历史特征按未知处理）',
+                field=missing[0],
+                rule="MODEL-HISTORY",
+            )
 
     def _features(
         self,
@@ -186,11 +246,17 @@ def predict(
     tracking_uri: str | None = None,
     reasons: bool = True,
     reasons_top: int | None = 5000,
+    missing_history: Literal["raise", "unknown"] = "raise",
 ) -> pl.DataFrame | None:
     """Score with the champions loaded once per process; None when no model is registered."""
     champions = _cached(tracking_uri)
     if champions is None:
         return None
     return champions.predict(
-        frame, as_of=as_of, tables=tables, reasons=reasons, reasons_top=reasons_top
+        frame,
+        as_of=as_of,
+        tables=tables,
+        reasons=reasons,
+        reasons_top=reasons_top,
+        missing_history=missing_history,
     )

@@ -7,6 +7,10 @@ end-to-end path on the simulated city is exercised by the notebook test.
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -118,3 +122,49 @@ def _one_thread():
 
     with threadpool_limits(1):
         yield
+
+
+@pytest.fixture(scope="session")
+def mlflow_template(tmp_path_factory) -> Path:
+    """One migrated, empty MLflow sqlite store; tests copy it (creating the schema costs seconds)."""
+    from mlflow import MlflowClient
+
+    db = tmp_path_factory.mktemp("mlflow_template") / "mlflow.db"
+    MlflowClient(f"sqlite:///{db}").search_experiments()
+    return db
+
+
+@pytest.fixture(scope="session")
+def new_store(mlflow_template) -> Callable[[Path], str]:
+    """``new_store(folder)``: copy the empty template store into ``folder``; its sqlite URI."""
+
+    def copy(folder: Path) -> str:
+        folder.mkdir(parents=True, exist_ok=True)
+        db = folder / "mlflow.db"
+        shutil.copyfile(mlflow_template, db)
+        return f"sqlite:///{db}"
+
+    return copy
+
+
+@pytest.fixture
+def fresh_store(new_store, tmp_path) -> str:
+    """A fresh, empty MLflow store (a copy of the template) for one test."""
+    return new_store(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def city_dir(tmp_path_factory) -> Path:
+    """A small simulated city written as ``<table>.parquet`` (shared by pipeline and notebook)."""
+    from tiering.simulate import simulate
+
+    out = tmp_path_factory.mktemp("city")
+    for name, table in simulate(2500, seed=3, years=(2019, 2025)).items():
+        table.write_parquet(out / f"{name}.parquet")
+    return out
+
+
+@pytest.fixture(scope="session")
+def city(city_dir) -> dict[str, pl.DataFrame]:
+    """The small simulated city's tables, in memory."""
+    return {p.stem: pl.read_parquet(p) for p in sorted(city_dir.glob("*.parquet"))}

@@ -12,15 +12,15 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    """One empty MLflow store for the module (creating the sqlite schema costs seconds)."""
+def store(tmp_path_factory, new_store):
+    """One empty MLflow store for the module (a copy of the session's migrated template)."""
     from tiering.settings import get_settings
 
     home = tmp_path_factory.mktemp("home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TIERING_HOME", str(home))
         get_settings.cache_clear()
-        yield f"sqlite:///{home / 'mlflow.db'}"
+        yield new_store(home)
     get_settings.cache_clear()
 
 

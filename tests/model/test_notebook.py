@@ -18,10 +18,13 @@ def test_notebook_is_committed_without_outputs():
 
 
 @pytest.mark.notebook
-def test_model_report_executes(tmp_path, monkeypatch):
+def test_model_report_executes(city_dir, tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
-    monkeypatch.setenv("MODEL_REPORT_FIRMS", "3000")
+    monkeypatch.setenv(
+        "MODEL_REPORT_DATA", str(city_dir)
+    )  # the shared small city: no re-simulation
+    monkeypatch.setenv("MODEL_REPORT_MAX_ITER", "30")
     monkeypatch.setenv("TIERING_HOME", str(tmp_path))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     NotebookClient(

@@ -8,13 +8,6 @@ import polars as pl
 import pytest
 
 
-@pytest.fixture(scope="module")
-def city():
-    from tiering.simulate import simulate
-
-    return simulate(2500, seed=3, years=(2019, 2025))
-
-
 def test_outcome_years_need_a_prior_financial_year(city):
     from models.pipeline import outcome_years
 
@@ -23,17 +16,19 @@ def test_outcome_years_need_a_prior_financial_year(city):
 
 
 @pytest.mark.slow
-def test_train_logs_evidence_registers_promotes_and_serves(city, tmp_path, monkeypatch):
+def test_train_logs_evidence_registers_promotes_and_serves(
+    city, fresh_store, tmp_path, monkeypatch
+):
     import mlflow
     from mlflow import MlflowClient
 
     from features.asof import assessment_frame
     from models.pipeline import train
     from models.registry import promote
-    from models.scoring import load_champions
+    from models.scoring import MissingHistoryError, load_champions
 
     monkeypatch.setenv("TIERING_HOME", str(tmp_path))
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    uri = fresh_store
     res = train(city, until=2024, tracking_uri=uri, params={"max_iter": 20}, run_backtest=False)
     assert "champion" not in res.models
     assert set(res.models) | set(res.skipped) == {"innovative", "specialized", "little_giant",
@@ -60,3 +55,15 @@ def test_train_logs_evidence_registers_promotes_and_serves(city, tmp_path, monke
         assert out.filter(on_roster)["p_upsize"].null_count() == int(on_roster.sum())
     explained = out.filter(pl.col(f"reasons_{next(iter(res.versions))}").list.len() > 0)
     assert 0 < explained.height <= 10
+    # no history columns and no tables: refused rather than scored with a train/serve skew
+    with pytest.raises(MissingHistoryError, match="history=True"):
+        champs.predict(frame, as_of=date(2025, 3, 31), reasons=False)
+    # a frame built with history=True needs no tables and scores exactly like the tables path
+    full = assessment_frame(city, date(2025, 3, 31), history=True).collect()
+    same = champs.predict(full, reasons=False)
+    cols = [f"p_{t}" for t in res.versions]
+    assert same.select(cols).equals(out.select(cols))
+    # explicit opt-in (what-if rows): history read as unknown, probabilities still valid
+    unknown = champs.predict(frame, as_of=date(2025, 3, 31), reasons=False,
+                             missing_history="unknown")  # fmt: skip
+    assert unknown.height == frame.height

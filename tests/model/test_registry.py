@@ -15,14 +15,14 @@ from models.registry import ModelIntegrityError
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory, panel, fast_params):
+def store(tmp_path_factory, new_store, panel, fast_params):
     """A tmp sqlite MLflow store with two registered versions of the innovative model."""
     import mlflow
 
     from models.tracking import configure
 
     root = tmp_path_factory.mktemp("mlflow")
-    uri = f"sqlite:///{root / 'mlflow.db'}"
+    uri = new_store(root)
     configure(uri)
     model = fit_target(panel, "innovative", [2020, 2021], 2022, fast_params)
     evidence = pl.DataFrame(
@@ -167,7 +167,7 @@ def test_champions_serve_probabilities_and_reasons(store, panel):
     assert 0 < n_explained <= 20
 
 
-def test_no_registered_model_means_rules_only(tmp_path):
+def test_no_registered_model_means_rules_only(fresh_store):
     from models.scoring import load_champions
 
-    assert load_champions(f"sqlite:///{tmp_path / 'empty.db'}") is None
+    assert load_champions(fresh_store) is None
