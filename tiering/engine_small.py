@@ -128,23 +128,33 @@ def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
     year = plan.as_of.year
     cols = input_columns(source, set(plan.needed))
     results: dict[str, PackResult] = {}
-    for key, cp in plan.compiled.items():
-        pk = cp.pack
-        assert isinstance(pk, Pack)
-        results[key] = evaluate_pack(pk, cols, n, year, cp.application)
-    el = results["EL"]
     verdicts: dict[str, np.ndarray] = {}
-    due = _due(plan, cols) if any(k.endswith("@review") for k in results) else None
+    for key, cp in plan.compiled.items():
+        if not key.endswith("@review"):
+            assert isinstance(cp.pack, Pack)
+            results[key] = evaluate_pack(cp.pack, cols, n, year, cp.application)
+    el = results["EL"]
     for key, res in results.items():
-        if key == "EL":
-            continue
-        pk = res.pack
-        elig = [el.met(e) for e in pk.eligibility if e in el.criteria]
-        codes = _verdict_codes(res.verdict(elig))
-        if key.endswith("@review"):
-            assert due is not None
-            codes = np.where(due, codes, 3)
-        verdicts[plan.compiled[key].col("verdict")] = codes
+        if key != "EL":
+            elig = [el.met(e) for e in res.pack.eligibility if e in el.criteria]
+            verdicts[plan.compiled[key].col("verdict")] = _verdict_codes(res.verdict(elig))
+    # review packs only for the rows holding a title due within a year (as the polars backend);
+    # their verdicts are null elsewhere and only feed review_risk
+    review = {k: cp for k, cp in plan.compiled.items() if k.endswith("@review")}
+    if review:
+        rows = np.flatnonzero(_due(plan, cols))
+        sub = {c: v[rows] for c, v in cols.items()} if len(rows) else {}
+        sub_el = (
+            evaluate_pack(el.pack, sub, len(rows), year, plan.application) if len(rows) else None
+        )
+        for cp in review.values():
+            codes = np.full(n, 3, dtype=np.int64)
+            if sub_el is not None:
+                assert isinstance(cp.pack, Pack)
+                res = evaluate_pack(cp.pack, sub, len(rows), year, cp.application)
+                elig = [sub_el.met(e) for e in cp.pack.eligibility if e in sub_el.criteria]
+                codes[rows] = _verdict_codes(res.verdict(elig))
+            verdicts[cp.col("verdict")] = codes
     names = {c: _VERDICT_NAMES[v] for c, v in verdicts.items()}
     by_tier: dict[str, np.ndarray] = {}
     prereqs: dict[str, tuple[str, ...]] = {}
@@ -156,6 +166,7 @@ def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
             prereqs[pk.tier] = pk.prerequisite
     fc = firm_columns(cols, plan.as_of, by_tier, prereqs, plan.review_cols, names)
     uscc = cols["uscc"]
+    assert engine.Assessment.FIRM_COLUMNS[:3] == ("uscc", "size_class", "four_above_group")
     firms = pl.DataFrame(
         [
             _obj("uscc", uscc, pl.String),
@@ -166,7 +177,7 @@ def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
                 for c in engine.Assessment.FIRM_COLUMNS[3:]
             ),
         ]
-    ).select(engine.Assessment.FIRM_COLUMNS)
+    )
     a = SmallAssessment(plan.as_of, plan.application, plan.tier_ids, None, plan.compiled)  # type: ignore[arg-type]
     a._source = source
     a._frames["criteria"] = _criteria(uscc, ["EL", *plan.tier_ids], results, plan)

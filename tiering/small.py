@@ -123,11 +123,16 @@ class Env:
     def __init__(self, columns: dict[str, np.ndarray], n: int, pack: Pack, year: int) -> None:
         self.columns, self.n, self.pack, self.year = columns, n, pack, year
         self._memo: dict[str, np.ndarray] = {}
+        self._consts: dict[float | str, np.ndarray] = {}
 
     def full(self, v: float | str | bool | None) -> np.ndarray:
-        if isinstance(v, str):
-            return np.full(self.n, v, dtype=object)
-        return np.full(self.n, NAN if v is None else float(v))
+        """A constant column (shared: formula results are never written to)."""
+        key = v if isinstance(v, str) else (NAN if v is None else float(v))
+        got = self._consts.get(key)  # type: ignore[arg-type]
+        if got is None:
+            dtype = object if isinstance(v, str) else float
+            got = self._consts[key] = np.full(self.n, key, dtype=dtype)  # type: ignore[index]
+        return got
 
     def formula(self, source: str | float | int | bool) -> np.ndarray:
         if isinstance(source, bool | int | float):
@@ -238,17 +243,24 @@ def _number(x: float, unit: str) -> str:
 
 
 def _texts(gap: np.ndarray, name: str, unit: str, op: str) -> np.ndarray:
-    left, right = _template(name, unit, op).split("{}")
-    return np.array(
-        [None if math.isnan(g) else f"{left}{_number(float(g), unit)}{right}" for g in gap],
-        dtype=object,
-    )
+    out = np.full(len(gap), None, dtype=object)
+    rows = np.flatnonzero(~np.isnan(gap))
+    if len(rows):
+        left, right = _template(name, unit, op).split("{}")
+        for i in rows.tolist():
+            out[i] = f"{left}{_number(float(gap[i]), unit)}{right}"
+    return out
 
 
 def _join(parts: list[np.ndarray], sep: str) -> np.ndarray:
-    """``concat_str(..., ignore_nulls=True)`` row by row."""
-    n = len(parts[0])
-    return np.array([sep.join(p[i] for p in parts if p[i] is not None) for i in range(n)], object)
+    """``concat_str(..., ignore_nulls=True)`` row by row ("" where every part is null)."""
+    out = np.full(len(parts[0]), "", dtype=object)
+    some = np.zeros(len(parts[0]), dtype=bool)
+    for p in parts:
+        some |= p != None  # noqa: E711 (elementwise on an object array)
+    for i in np.flatnonzero(some).tolist():
+        out[i] = sep.join(p[i] for p in parts if p[i] is not None)
+    return out
 
 
 def _mask_text(keep: np.ndarray, text: np.ndarray) -> np.ndarray:
