@@ -2,7 +2,9 @@
 
 Prints wall time, firms per second and peak RSS. The frame is generated here (random but
 plausible values, ~5 % nulls per column) so the bench does not depend on the simulator.
-Run: ``python -m bench`` (all benches) or ``python -m bench.bench_rules [n ...]``.
+Also prints the per-call latency of API-sized frames (1 and 32 rows) for both backends
+(numpy for small frames, polars). Run: ``python -m bench`` (all benches),
+``python -m bench.bench_rules [n ...]`` or ``python -m bench.bench_rules latency``.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import polars as pl
 from tiering.codes import industries
 from tiering.frame import FRAME_COLUMNS
 
-__all__ = ["main", "random_frame"]
+__all__ = ["latency", "main", "random_frame"]
 
 _CODES = {
     "status": ["active"] * 18 + ["revoked", "cancelled"],
@@ -131,7 +133,47 @@ def run(n: int, stream: bool = True) -> None:
             )
 
 
+def latency(rows: tuple[int, ...] = (1, 32), calls: int = 60) -> None:
+    """Per-call latency of ``assess`` on API-sized frames, numpy vs polars backend.
+
+    One call = ``assess`` (packs in force + EL/size/四上) and the criteria, tiers and firms
+    frames, as the what-if endpoint uses them. Prints median and p99 wall time and the minimum
+    CPU time (robust on a shared machine).
+    """
+    import tiering.engine as engine
+
+    as_of = dt.date(2026, 6, 30)
+    base = random_frame(max(rows), seed=11)
+    for backend in ("small", "polars"):
+        limit = engine.SMALL_ROWS if backend == "small" else 0
+        saved, engine.SMALL_ROWS = engine.SMALL_ROWS, limit
+        try:
+            for n in rows:
+                f = base.head(n)
+                walls, cpus = [], []
+                for _ in range(calls + 3):
+                    c0, t0 = time.process_time(), time.perf_counter()
+                    a = engine.assess(f, as_of)
+                    _ = a.criteria, a.tiers, a.firms
+                    walls.append(time.perf_counter() - t0)
+                    cpus.append(time.process_time() - c0)
+                w = np.array(walls[3:]) * 1e3
+                print(
+                    f"rules latency {backend:>6} backend, {n:>2} row(s)/call: median "
+                    f"{np.median(w):6.1f} ms, p99 {np.percentile(w, 99):6.1f} ms, "
+                    f"min cpu {min(cpus[3:]) * 1e3:6.1f} ms ({calls} calls, "
+                    f"{type(a).__name__})",
+                    flush=True,
+                )
+        finally:
+            engine.SMALL_ROWS = saved
+
+
 def main(argv: list[str] | None = None) -> None:
+    if argv and argv[0] == "latency":
+        latency()
+        return
+    latency()
     sizes = [int(x) for x in (argv or [])] or [100_000, 1_000_000]
     for n in sizes:
         run(n)

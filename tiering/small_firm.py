@@ -39,17 +39,19 @@ def _industry_rows() -> dict[str, tuple]:
     return {r[0]: r[1:] for r in t.select("industry", *cols).iter_rows()}
 
 
-def _column(frame: pl.DataFrame, name: str, want: pl.DataType, domain: tuple | None) -> np.ndarray:
+def _column(
+    frame: pl.DataFrame, have: pl.Schema, name: str, want: pl.DataType, domain: tuple | None
+) -> np.ndarray:
     """One input column cast as :func:`tiering.engine._check_and_cast` casts it."""
     n = frame.height
-    if name not in frame.columns:
+    if name not in have:
         if want == pl.String:
             return np.full(n, None, dtype=object)
         if want == pl.Date:
             return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
         return np.full(n, NAN)
     s = frame.get_column(name)
-    if s.dtype != want:
+    if have[name] != want:
         s = s.cast(want)  # the same (strict) cast as the polars path
     if want == pl.String:
         out = np.array(s.to_list(), dtype=object)
@@ -70,11 +72,12 @@ def input_columns(frame: pl.DataFrame, names: set[str]) -> dict[str, np.ndarray]
 
     derived = {"industry_section", "industry_division", "sei_field", "size_class"}
     cols: dict[str, np.ndarray] = {}
+    have = frame.schema
     for name in names | {"uscc", "industry"}:
         want = KNOWN_COLUMNS.get(name)
         if want is None or name in derived:
             continue
-        cols[name] = _column(frame, name, want, DOMAINS.get(name))
+        cols[name] = _column(frame, have, name, want, DOMAINS.get(name))
     if "uscc" not in cols:
         cols["uscc"] = np.array(frame.get_column("uscc").cast(pl.String).to_list(), dtype=object)
     rows = _industry_rows()
