@@ -132,7 +132,7 @@ class Champions:
         if missing_history not in ("raise", "unknown"):
             raise ValueError(f"missing_history={missing_history!r}; expected 'raise' or 'unknown'")
         if tables is None and missing_history == "raise":
-            self.check_history(df.columns)
+            self.check_history(df)
         feats = self._features(df, as_of, tables)
         out: dict[str, Any] = {"uscc": df["uscc"]}
         matrices: dict[tuple[str, ...], np.ndarray] = {}
@@ -172,10 +172,19 @@ class Champions:
             out[f"reasons_{t}"] = _reason_column(f"reasons_{t}", df.height, idx, rows)
         return pl.DataFrame(out)
 
-    def check_history(self, columns: Sequence[str]) -> None:
-        """Raise :class:`MissingHistoryError` if history columns the models need are absent."""
+    def check_history(self, df: pl.DataFrame) -> None:
+        """Raise :class:`MissingHistoryError` if the history the models were trained on is absent.
+
+        A §11 frame must carry the raw history columns (``HISTORY_COLUMNS``). A frame of
+        precomputed model features is accepted unless every history feature the models read is
+        null in every row — the mark of features computed without history.
+        """
         uses = sorted({f for m in self.models.values() for f in history_features(m.feature_names_)})
-        missing = [c for c in _history_columns() if c not in set(columns)]
+        cols = set(df.columns)
+        missing = [c for c in _history_columns() if c not in cols]
+        precomputed = set(uses) <= cols
+        if precomputed and (df.height == 0 or any(df[f].null_count() < df.height for f in uses)):
+            return
         if uses and missing:
             raise MissingHistoryError(
                 "评分帧缺少模型训练时使用的历史列（"
