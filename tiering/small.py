@@ -286,7 +286,7 @@ class Leaf:
 
 
 @dataclass
-class TestResult:
+class CondResult:
     cond: np.ndarray
     leaves: list[Leaf]
     text: np.ndarray
@@ -308,7 +308,7 @@ def _cmp(v: np.ndarray, op: str, t: np.ndarray | float) -> np.ndarray:
     return out
 
 
-def eval_test(t: Test, env: Env) -> TestResult:
+def eval_test(t: Test, env: Env) -> CondResult:
     """A condition tree with its leaves and shortfall text (as :func:`compile.compile_test`)."""
     n = env.n
     if isinstance(t, Cmp):
@@ -322,14 +322,14 @@ def eval_test(t: Test, env: Env) -> TestResult:
         unmet = _is_false(cond)
         gap = np.where(unmet, np.maximum(short, 0.0), NAN)
         text = _mask_text(unmet, _texts(gap, t.name, t.unit, t.op))
-        return TestResult(cond, [Leaf(v, th, cond, gap, t.unit)], text)
+        return CondResult(cond, [Leaf(v, th, cond, gap, t.unit)], text)
     if isinstance(t, FlagTest):
         e = env.formula(t.flag)
         if _is_str(e):
             raise Unsupported("flag on codes")
         cond = e if t.expect else _not(e)
         msg = (f"需具备{t.name}" if t.expect else f"不得{t.name}") if t.name else None
-        return TestResult(cond, [], _const_text(n, _is_false(cond), msg))
+        return CondResult(cond, [], _const_text(n, _is_false(cond), msg))
     if isinstance(t, IsIn):
         c = env.formula(t.isin)
         if not _is_str(c):
@@ -337,10 +337,10 @@ def eval_test(t: Test, env: Env) -> TestResult:
         allowed = set(t.values)
         cond = np.array([NAN if x is None else float(x in allowed) for x in c])
         msg = f"需具备{t.name}" if t.name else None
-        return TestResult(cond, [], _const_text(n, _is_false(cond), msg))
+        return CondResult(cond, [], _const_text(n, _is_false(cond), msg))
     if isinstance(t, NotOf):
         inner = eval_test(t.not_, env)
-        return TestResult(_not(inner.cond), [], np.full(n, None, dtype=object))
+        return CondResult(_not(inner.cond), [], np.full(n, None, dtype=object))
     subs = [eval_test(s, env) for s in (t.all if isinstance(t, AllOf) else t.any)]
     cond = subs[0].cond
     for s in subs[1:]:
@@ -349,7 +349,7 @@ def eval_test(t: Test, env: Env) -> TestResult:
     sep = "；" if isinstance(t, AllOf) else "，或"
     joined = _join([s.text for s in subs], sep)
     keep = _is_false(cond) & (joined != "")
-    return TestResult(cond, leaves, _mask_text(keep, joined))
+    return CondResult(cond, leaves, _mask_text(keep, joined))
 
 
 def _first_failing(
@@ -425,7 +425,7 @@ def _scored(c: Criterion, env: Env) -> CriterionResult:
     value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
     unit, text = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
     if c.bands is not None or c.cases is not None:
-        steps: list[tuple[np.ndarray, float, TestResult | None]] = []
+        steps: list[tuple[np.ndarray, float, CondResult | None]] = []
         if c.bands is not None:
             b = c.bands
             op = ">=" if b.direction == "higher" else "<="
