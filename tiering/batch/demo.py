@@ -26,9 +26,10 @@ __all__ = ["DEMO_AS_OF", "DEMO_YEARS", "run_demo"]
 
 DEMO_YEARS = (2019, 2025)
 DEMO_AS_OF = dt.date(2026, 6, 30)
-DEMO_TOP = 500
-"""Firms per candidate list (and with model reasons) in the demo: explaining a firm costs ~6 ms,
-so 500 per target keeps the demo's scoring to seconds; ``tiering score`` uses 2 000."""
+DEMO_TOP = 200
+"""Firms per candidate list (and with model reasons) in the demo: explaining a firm costs ~7–12 ms
+(``models.reasons.explain``, measured),
+so 200 per target keeps that near 10 s; ``tiering score`` uses 2 000."""
 
 
 def _simulate(data_dir: Path, firms: int, seed: int, console: Console) -> None:

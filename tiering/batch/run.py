@@ -197,9 +197,7 @@ def run_batch(
             if predictions is not None:
                 per_firm["predictions"] = predictions.height
             m.reconcile(per_firm)
-            _write_outputs(
-                tmp, m, scores, written.rows, tiers, quarantine, report, candidates_top
-            )
+            _write_outputs(tmp, m, scores, written.rows, tiers, quarantine, report, candidates_top)
         run_dir = runs_dir / run_id
 
         published, seconds = False, None

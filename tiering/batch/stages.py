@@ -102,7 +102,7 @@ def score_models(
     """Score with the registered ``champion`` models (``models.scoring``; each file's SHA-256 is
     checked when loaded); rules only, and why, when none is registered.
 
-    Probabilities cover every firm; the Chinese reasons (the costly part: ~6 ms a firm in
+    Probabilities cover every firm; the Chinese reasons (the costly part: ~7–12 ms a firm in
     ``models.reasons.explain``) only the ``reasons_top`` most likely firms of each target — the
     ones the candidate lists show.
     """
@@ -115,7 +115,7 @@ def score_models(
     champions = load_champions(get_settings().resolved_mlflow_uri)
     if champions is None:
         return ModelOutput(None, {"used": False, "reason": NO_MODEL_NOTE})
-    raw = champions.predict(frame, as_of=as_of, reasons_top=reasons_top)
+    raw = champions.predict(frame, as_of=as_of, tables=tables, reasons_top=reasons_top)
     items = [
         {"target": t, "name": f"tiering-{t}", "version": str(v)}
         for t, v in sorted(champions.versions.items())

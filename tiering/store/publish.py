@@ -56,7 +56,7 @@ _FIELD_TYPES: dict[str, pl.DataType] = {
 FIRM_FIELDS: tuple[str, ...] = (*_TYPED, *DETAIL_FIELDS, "gaps_text")
 """The logical fields of a stored firm (``FirmRecord``'s fields; what ``firm_rows`` returns)."""
 _JSON_COLUMNS = ("verdicts", "probabilities", "learned_flags", "gaps", "reasons")
-_CHUNK = 100_000
+_CHUNK = 50_000
 
 
 class StoreError(TieringError):
@@ -213,6 +213,27 @@ def _chunks(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
         yield frame.slice(start, _CHUNK).rows()
 
 
+def _prefetched(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
+    """``_chunks`` with the next chunk's Python tuples built in a worker thread.
+
+    Why: SQLite's ``executemany`` releases the GIL inside each ``sqlite3_step`` (record building,
+    B-tree inserts), so turning the next chunk into tuples overlaps with writing this one.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    starts = list(range(0, frame.height, _CHUNK))
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = (
+            pool.submit(lambda s: frame.slice(s, _CHUNK).rows(), starts[0]) if starts else None
+        )
+        for i in range(len(starts)):
+            assert pending is not None
+            rows = pending.result()
+            if i + 1 < len(starts):
+                pending = pool.submit(lambda s: frame.slice(s, _CHUNK).rows(), starts[i + 1])
+            yield rows
+
+
 def _bulk_insert_firms(conn: Connection, frame: pl.DataFrame) -> None:
     """Load a run's rows; into an empty table with the secondary indexes built afterwards (one
     sorted build instead of ~1 M random index updates — DDL is transactional on both back ends)."""
@@ -245,7 +266,8 @@ def _load(conn: Connection, frame: pl.DataFrame) -> None:
         marks = ", ".join("?" for _ in frame.columns)
         cur = raw.cursor()  # type: ignore[union-attr]
         try:
-            for rows in _chunks(frame):
+            cur.execute("PRAGMA cache_size=-262144")  # 256 MB of pages for the index builds
+            for rows in _prefetched(frame):
                 cur.executemany(f"INSERT INTO firm_results ({cols}) VALUES ({marks})", rows)
         finally:
             cur.close()
