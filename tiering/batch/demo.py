@@ -26,6 +26,7 @@ __all__ = ["DEMO_AS_OF", "DEMO_YEARS", "run_demo"]
 
 DEMO_YEARS = (2019, 2025)
 DEMO_AS_OF = dt.date(2026, 6, 30)
+SIM_MARKER = "simulation.json"  # written last by the simulator: arguments and file hashes
 DEMO_TOP = 200
 """Firms per candidate list (and with model reasons) in the demo: explaining a firm costs ~7–12 ms
 (``models.reasons.explain``, measured),
@@ -33,7 +34,7 @@ so 200 per target keeps that near 10 s; ``tiering score`` uses 2 000."""
 
 
 def _simulate(data_dir: Path, firms: int, seed: int, console: Console) -> None:
-    marker = data_dir / "manifest.json"
+    marker = data_dir / SIM_MARKER
     wanted = {"firms": firms, "seed": seed, "years": f"{DEMO_YEARS[0]}-{DEMO_YEARS[1]}"}
     if marker.is_file():
         args = json.loads(marker.read_text()).get("arguments", {})
@@ -48,8 +49,27 @@ def _simulate(data_dir: Path, firms: int, seed: int, console: Console) -> None:
         write_city(sim.tables, data_dir, arguments=sim.arguments)
 
 
+def _data_key(data_dir: Path) -> str:
+    """What identifies the simulated inputs (their manifest: size, seed, years, file hashes)."""
+    import hashlib
+
+    marker = data_dir / SIM_MARKER
+    return hashlib.sha256(marker.read_bytes()).hexdigest() if marker.is_file() else ""
+
+
 def _train(data_dir: Path, settings: Settings, console: Console) -> dict[str, Any]:
-    """Train every target, register, promote to ``champion``; returns a short report."""
+    """Train every target, register, promote to ``champion``; returns a short report.
+
+    A re-run on the same simulated inputs reuses the champions trained on them (recorded in
+    ``TIERING_HOME/demo-models.json``) instead of training again — training is most of the demo.
+    """
+    record = settings.home / "demo-models.json"
+    key = _data_key(data_dir)
+    if key and record.is_file():
+        done = json.loads(record.read_text())
+        if done.get("data") == key and done.get("mlflow") == settings.resolved_mlflow_uri:
+            console.print("[dim]沿用此前在同一模拟数据上训练的 champion 模型[/]")
+            return done["report"]
     try:
         from models.pipeline import train
         from models.registry import promote
@@ -61,12 +81,17 @@ def _train(data_dir: Path, settings: Settings, console: Console) -> dict[str, An
         decisions = {t: promote(t, by="demo", note="tiering demo") for t in result.models}
     spent = "，".join(f"{k} {v:.0f} 秒" for k, v in result.timings.items() if v >= 1)
     console.print(f"[dim]已训练 {len(result.models)} 个模型并设为 champion（{spent}）[/]")
-    return {
+    report = {
         "trained": True,
         "targets": [t for t in TARGETS if t in result.models],
         "promoted": {t: d.promoted for t, d in decisions.items()},
         "versions": dict(result.versions),
     }
+    if key:
+        record.write_text(
+            json.dumps({"data": key, "mlflow": settings.resolved_mlflow_uri, "report": report})
+        )
+    return report
 
 
 def run_demo(
