@@ -145,13 +145,15 @@ def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
         rows = np.flatnonzero(_due(plan, cols))
         sub = {c: v[rows] for c, v in cols.items()} if len(rows) else {}
         sub_el = (
-            evaluate_pack(el.pack, sub, len(rows), year, plan.application) if len(rows) else None
+            evaluate_pack(el.pack, sub, len(rows), year, plan.application, explain=False)
+            if len(rows)
+            else None
         )
         for cp in review.values():
             codes = np.full(n, 3, dtype=np.int64)
             if sub_el is not None:
                 assert isinstance(cp.pack, Pack)
-                res = evaluate_pack(cp.pack, sub, len(rows), year, cp.application)
+                res = evaluate_pack(cp.pack, sub, len(rows), year, cp.application, explain=False)
                 elig = [sub_el.met(e) for e in cp.pack.eligibility if e in sub_el.criteria]
                 codes[rows] = _verdict_codes(res.verdict(elig))
             verdicts[cp.col("verdict")] = codes

@@ -120,10 +120,15 @@ class Env:
     evaluator mirrors its semantics node for node.
     """
 
-    def __init__(self, columns: dict[str, np.ndarray], n: int, pack: Pack, year: int) -> None:
+    def __init__(
+        self, columns: dict[str, np.ndarray], n: int, pack: Pack, year: int, explain: bool = True
+    ) -> None:
         self.columns, self.n, self.pack, self.year = columns, n, pack, year
+        #: build gaps and texts (off for packs whose verdict alone is read: the review packs)
+        self.explain = explain
         self._memo: dict[str, np.ndarray] = {}
         self._consts: dict[float | str, np.ndarray] = {}
+        self.no_text = np.full(n, None, dtype=object)
 
     def full(self, v: float | str | bool | None) -> np.ndarray:
         """A constant column (shared: formula results are never written to)."""
@@ -318,6 +323,8 @@ def eval_test(t: Test, env: Env) -> CondResult:
             raise Unsupported("cmp on codes")
         thr = float(t.threshold) if isinstance(t.threshold, int | float) else th
         cond = _cmp(v, t.op, thr)
+        if not env.explain:
+            return CondResult(cond, [], env.no_text)
         short = (th - v) if t.op in (">=", ">") else (v - th)
         unmet = _is_false(cond)
         gap = np.where(unmet, np.maximum(short, 0.0), NAN)
@@ -329,6 +336,8 @@ def eval_test(t: Test, env: Env) -> CondResult:
             raise Unsupported("flag on codes")
         cond = e if t.expect else _not(e)
         msg = (f"需具备{t.name}" if t.expect else f"不得{t.name}") if t.name else None
+        if not env.explain:
+            return CondResult(cond, [], env.no_text)
         return CondResult(cond, [], _const_text(n, _is_false(cond), msg))
     if isinstance(t, IsIn):
         c = env.formula(t.isin)
@@ -337,6 +346,8 @@ def eval_test(t: Test, env: Env) -> CondResult:
         allowed = set(t.values)
         cond = np.array([NAN if x is None else float(x in allowed) for x in c])
         msg = f"需具备{t.name}" if t.name else None
+        if not env.explain:
+            return CondResult(cond, [], env.no_text)
         return CondResult(cond, [], _const_text(n, _is_false(cond), msg))
     if isinstance(t, NotOf):
         inner = eval_test(t.not_, env)
@@ -345,6 +356,8 @@ def eval_test(t: Test, env: Env) -> CondResult:
     cond = subs[0].cond
     for s in subs[1:]:
         cond = _and(cond, s.cond) if isinstance(t, AllOf) else _or(cond, s.cond)
+    if not env.explain:
+        return CondResult(cond, [], env.no_text)
     leaves = [leaf for s in subs for leaf in s.leaves]
     sep = "；" if isinstance(t, AllOf) else "，或"
     joined = _join([s.text for s in subs], sep)
@@ -441,7 +454,8 @@ def _scored(c: Criterion, env: Env) -> CriterionResult:
                     cond = _or(cond, more)
                 steps.append((cond, float(p), None))
             worst = float(b.else_points)
-            value, threshold, gap, unit, text = _band_gap(vals, c, n)
+            if env.explain:
+                value, threshold, gap, unit, text = _band_gap(vals, c, n)
         else:
             assert c.cases is not None
             for s in c.cases.steps:
@@ -452,7 +466,7 @@ def _scored(c: Criterion, env: Env) -> CriterionResult:
         for cond, p, _ in reversed(steps):
             lo = np.where(cond == 1, p, lo)
             hi = np.where(cond != 0, p, hi)
-        if c.cases is not None:
+        if c.cases is not None and env.explain:
             value, threshold, gap, unit, text = _case_gap(lo, steps, n)
     elif c.categories is not None:
         cat = c.categories
@@ -512,6 +526,18 @@ def eval_criterion(c: Criterion, env: Env, application: str) -> CriterionResult:
     test = c.review_test if application == "review" and c.review_test is not None else c.test
     assert test is not None
     ct = eval_test(test, env)
+    if not env.explain:
+        return CriterionResult(
+            c,
+            _status_from(ct.cond, c.null_status),
+            None,
+            None,
+            nulls,
+            nulls,
+            nulls,
+            no_unit,
+            no_unit,
+        )
     value, threshold, gap, unit = _first_failing(ct.leaves, n)
     status = _status_from(ct.cond, c.null_status)
     return CriterionResult(c, status, None, None, value, threshold, gap, unit, ct.text)
@@ -591,10 +617,19 @@ def _sum(parts: list[np.ndarray], n: int) -> np.ndarray:
 
 
 def evaluate_pack(
-    pack: Pack, columns: dict[str, np.ndarray], n: int, year: int, application: str
+    pack: Pack,
+    columns: dict[str, np.ndarray],
+    n: int,
+    year: int,
+    application: str,
+    *,
+    explain: bool = True,
 ) -> PackResult:
-    """Every criterion of ``pack`` that applies to ``application``, plus scores."""
-    env = Env(columns, n, pack, year)
+    """Every criterion of ``pack`` that applies to ``application``, plus scores.
+
+    ``explain=False`` skips values, gaps and texts (statuses, points and verdicts unchanged).
+    """
+    env = Env(columns, n, pack, year, explain)
     crit = {
         c.id: eval_criterion(c, env, application)
         for c in pack.criteria
