@@ -153,14 +153,14 @@ class ApiState:
     def reload_run(self) -> None:
         """(Re)load the latest published run into the in-memory index (no-op if unchanged).
 
-        Called at start-up and then every ``api_run_poll_seconds`` from a worker thread by the
-        app's lifespan, so a newly published run is served without a restart.
+        Called at start-up, then every ``run_poll_seconds`` (see ``create_app``) from a worker
+        thread by the app's lifespan, so a newly published run is served without a restart.
         """
         run = self.repo.latest_run()
         if run is None:
-            self.run, self.index = None, None
-            self.problems["run"] = "尚无已发布的批次"
-            return
+            if self.run is None:
+                self.problems["run"] = "尚无已发布的批次"
+            return  # a run being served is never dropped for "nothing published"
         if self.run is None or self.run.run_id != run.run_id:
             try:
                 self.repo.prepare_criteria(run)
