@@ -8,6 +8,9 @@ in [0, 1], ``digital_level`` in 0–4 — with the Chinese label as its descript
 are refused (``extra="forbid"``) so a typo cannot silently become "unknown". The USCC, district
 and industry are checked against the shipped code tables and a failure names the field and the
 rule (``USCC-CHECK``, ``CODE-DISTRICT``, ``CODE-INDUSTRY``).
+The rules' optional inputs outside §11 (``tiering.pack_loader.EXTRA_COLUMNS``, e.g.
+``title_revoked_3y``) are accepted too, so a what-if sees everything the batch's frame gave the
+rules.
 
 >>> m = FrameRow.model_validate({"uscc": "91420100177855421C", "revenue_y1": 1200.5})
 >>> m.revenue_y1, m.rd_expense_y1
