@@ -8,6 +8,10 @@ of Python would cost more CPU than the server under test, so the client speaks r
 ``asyncio`` streams; ``httpx`` is used for set-up and sanity checks), and stops the server. Every
 phase is bounded in request count and time.
 
+Each phase also prints the server's CPU time per request (all its threads): on a shared machine
+the wall-clock rate mostly measures the neighbours, while CPU per request says what one free core
+would serve. ``/healthz`` is measured first as the HTTP stack's own ceiling (uvicorn + FastAPI).
+
     python -m bench.bench_api                # quick: ~1 min
     python -m bench.bench_api --soak         # + 5-minute memory soak
     python -m bench.bench_api --soak-seconds 60 --firms 50000
