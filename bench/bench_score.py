@@ -1,8 +1,9 @@
 """Bench: ``tiering score`` over 1,000,000 firms end to end (target <= 60 s, <= 8 GB peak).
 
-Run: ``.venv/bin/python bench/bench_score.py [n_firms] [--gx off|sample] [--models]``. Builds a clean
-contract-typed batch with ``bench_validate.build_tables`` (vectorised; the simulator would take
-minutes at this size), writes it as parquet to a temporary folder, then times
+Run: ``.venv/bin/python bench/bench_score.py [n_firms] [--gx off|sample] [--models] [--data DIR]``.
+Builds a clean contract-typed batch with ``bench_validate.build_tables`` in a child process
+(vectorised; its memory is not the run's), writes it as parquet to a temporary folder — or scores
+``--data DIR`` (e.g. ``tiering simulate --firms 1000000 --out DIR``) — then times
 ``tiering.batch.run_batch`` exactly as the CLI runs it: read → validate → features → rules →
 (models) → criteria streamed to the run folder → scores → candidate XLSX → manifest → publish to a
 SQLite store. Prints per-stage seconds and the process's peak RSS (the manifest's numbers), the
