@@ -17,6 +17,11 @@ Value representation (one array of length n per quantity):
 Anything this evaluator does not support raises :class:`Unsupported`; the engine then falls
 back to the polars backend, so an unsupported construct can never change a result.
 
+Modules: :mod:`tiering.small_formula` (formulas, Kleene logic), :mod:`tiering.small_explain`
+(gaps and gap texts), this module (conditions, criteria, scores, verdicts),
+:mod:`tiering.small_firm` (input preparation, size class, 四上, ladder) and
+:mod:`tiering.engine_small` (wiring and the §11 output frames).
+
 >>> import numpy as np
 >>> _and(np.array([0.0, 1.0, np.nan]), np.array([np.nan, np.nan, 1.0]))
 array([ 0., nan, nan])
@@ -24,16 +29,12 @@ array([ 0., nan, nan])
 
 from __future__ import annotations
 
-import ast
 import functools
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from tiering.compile import REL_TOL, tol
-from tiering.explain import _COUNTED, _template
 from tiering.pack_model import (
     STATUSES,
     AllOf,
@@ -46,248 +47,29 @@ from tiering.pack_model import (
     Test,
     VerdictNode,
 )
+from tiering.small_explain import (
+    Leaf,
+    _band_gap,
+    _case_gap,
+    _const_text,
+    _first_failing,
+    _is_false,
+    _join,
+    _mask_text,
+    _texts,
+)
+from tiering.small_formula import NAN, Env, Unsupported, _and, _is_str, _not, _or
 
-__all__ = ["CriterionResult", "PackResult", "Unsupported", "evaluate_pack"]
+__all__ = [
+    "NAN",
+    "CriterionResult",
+    "Env",
+    "PackResult",
+    "Unsupported",
+    "evaluate_pack",
+]
 
-NAN = float("nan")
 MET, UNMET, UNKNOWN, MANUAL = (STATUSES.index(s) for s in STATUSES)
-_NO_TEXT: None = None
-
-
-class Unsupported(Exception):
-    """A construct the small backend does not evaluate (the engine falls back to polars)."""
-
-
-# --------------------------------------------------------------------------- Kleene logic
-def _and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where((a == 0) | (b == 0), 0.0, np.where(np.isnan(a) | np.isnan(b), NAN, 1.0))
-
-
-def _or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where((a == 1) | (b == 1), 1.0, np.where(np.isnan(a) | np.isnan(b), NAN, 0.0))
-
-
-def _not(a: np.ndarray) -> np.ndarray:
-    return 1.0 - a
-
-
-def _is_false(a: np.ndarray) -> np.ndarray:
-    return a == 0
-
-
-def _is_str(a: np.ndarray) -> bool:
-    return a.dtype == object
-
-
-def _compare(a: np.ndarray, b: np.ndarray, fn: Callable) -> np.ndarray:
-    if _is_str(a) or _is_str(b):
-        if not (_is_str(a) and _is_str(b)) or fn not in (np.equal, np.not_equal):
-            raise Unsupported("string comparison")
-        null = np.array([x is None or y is None for x, y in zip(a, b, strict=True)])
-        eq = np.array([x == y for x, y in zip(a, b, strict=True)])
-        r = (eq if fn is np.equal else ~eq).astype(float)
-        r[null] = NAN
-        return r
-    r = fn(a, b).astype(float)
-    r[np.isnan(a) | np.isnan(b)] = NAN
-    return r
-
-
-def _finite(a: np.ndarray) -> np.ndarray:
-    return np.where(np.isfinite(a), a, NAN)
-
-
-# --------------------------------------------------------------------------- formulas
-@functools.lru_cache(maxsize=4096)
-def _parse(source: str) -> ast.expr:
-    return ast.parse(source.strip(), mode="eval").body
-
-
-_CMP_FN = {
-    ast.Gt: np.greater,
-    ast.GtE: np.greater_equal,
-    ast.Lt: np.less,
-    ast.LtE: np.less_equal,
-    ast.Eq: np.equal,
-    ast.NotEq: np.not_equal,
-}
-
-
-class Env:
-    """Frame columns, pack parameters, derived names and ``Y`` for one pack over n rows.
-
-    Formulas were checked at pack load (:class:`tiering.formula.FormulaCompiler`); this
-    evaluator mirrors its semantics node for node.
-    """
-
-    def __init__(
-        self, columns: dict[str, np.ndarray], n: int, pack: Pack, year: int, explain: bool = True
-    ) -> None:
-        self.columns, self.n, self.pack, self.year = columns, n, pack, year
-        #: build gaps and texts (off for packs whose verdict alone is read: the review packs)
-        self.explain = explain
-        self._memo: dict[str, np.ndarray] = {}
-        self._consts: dict[float | str, np.ndarray] = {}
-        self.no_text = np.full(n, None, dtype=object)
-
-    def full(self, v: float | str | bool | None) -> np.ndarray:
-        """A constant column (shared: formula results are never written to)."""
-        key = v if isinstance(v, str) else (NAN if v is None else float(v))
-        got = self._consts.get(key)  # type: ignore[arg-type]
-        if got is None:
-            dtype = object if isinstance(v, str) else float
-            got = self._consts[key] = np.full(self.n, key, dtype=dtype)  # type: ignore[index]
-        return got
-
-    def formula(self, source: str | float | int | bool) -> np.ndarray:
-        if isinstance(source, bool | int | float):
-            return self.full(float(source))
-        got = self._memo.get(source)
-        if got is None:
-            got = self._memo[source] = self._node(_parse(source))
-        return got
-
-    def _node(self, n: ast.AST) -> np.ndarray:
-        if isinstance(n, ast.Constant):
-            return self.full(n.value)
-        if isinstance(n, ast.Name):
-            return self._name(n.id)
-        if isinstance(n, ast.BinOp):
-            a, b = self._node(n.left), self._node(n.right)
-            if _is_str(a) or _is_str(b):
-                raise Unsupported("arithmetic on codes")
-            with np.errstate(all="ignore"):
-                if isinstance(n.op, ast.Add):
-                    return a + b
-                if isinstance(n.op, ast.Sub):
-                    return a - b
-                if isinstance(n.op, ast.Mult):
-                    return a * b
-                if isinstance(n.op, ast.Div):
-                    return np.where(b != 0, _finite(a / b), NAN)
-            raise Unsupported(type(n.op).__name__)
-        if isinstance(n, ast.UnaryOp):
-            v = self._node(n.operand)
-            if isinstance(n.op, ast.USub):
-                return -v
-            if isinstance(n.op, ast.Not):
-                return _not(v)
-            raise Unsupported(type(n.op).__name__)
-        if isinstance(n, ast.BoolOp):
-            parts = [self._node(v) for v in n.values]
-            out = parts[0]
-            for p in parts[1:]:
-                out = _and(out, p) if isinstance(n.op, ast.And) else _or(out, p)
-            return out
-        if isinstance(n, ast.Compare):
-            left = self._node(n.left)
-            res: np.ndarray | None = None
-            for op, comp in zip(n.ops, n.comparators, strict=True):
-                right = self._node(comp)
-                part = _compare(left, right, _CMP_FN[type(op)])
-                res = part if res is None else _and(res, part)
-                left = right
-            assert res is not None
-            return res
-        if isinstance(n, ast.Call):
-            return self._call(n)
-        raise Unsupported(type(n).__name__)
-
-    def _call(self, n: ast.Call) -> np.ndarray:
-        assert isinstance(n.func, ast.Name)
-        name = n.func.id
-        args = [self._node(a) for a in n.args]
-        if name != "where" and any(_is_str(a) for a in args):
-            raise Unsupported(f"{name} on codes")
-        with np.errstate(all="ignore"):
-            if name in ("min", "max"):
-                out = args[0]
-                for a in args[1:]:
-                    out = np.minimum(out, a) if name == "min" else np.maximum(out, a)
-                return out
-            if name in ("mean", "sum"):
-                total = args[0]
-                for a in args[1:]:
-                    total = total + a
-                return total / len(args) if name == "mean" else total
-            if name == "where":
-                c, a, b = args
-                if _is_str(a) != _is_str(b):
-                    raise Unsupported("where mixing codes and numbers")
-                return np.where(c == 1, a, b)
-            (a,) = args
-            if name == "sqrt":
-                return np.where(a >= 0, np.sqrt(np.where(a >= 0, a, 0.0)), NAN)
-            if name == "abs":
-                return np.abs(a)
-            return np.floor(a)
-
-    def _name(self, name: str) -> np.ndarray:
-        if name == "Y":
-            return self.full(float(self.year))
-        if name in self.pack.parameters:
-            v = self.pack.parameters[name]
-            return self.full(v if isinstance(v, str) else float(v))
-        if name in self.pack.derived:
-            return self.formula(self.pack.derived[name])
-        col = self.columns.get(name)
-        if col is None:
-            raise Unsupported(f"column {name}")
-        return col
-
-
-# --------------------------------------------------------------------------- explanations
-def _number(x: float, unit: str) -> str:
-    """As :func:`tiering.explain._number_expr` (polars prints floats like Python ``repr``)."""
-    if unit in _COUNTED:
-        return str(math.ceil(x - 1e-9))
-    # polars rounds like numpy (rint(x·100)/100, half to even on the scaled float), not like
-    # Python's correctly rounded round(x, 2): 981.295 → 981.3
-    x = round((x * 100 if unit == "ratio" else x) * 100) / 100
-    return str(int(x)) if x == math.floor(x) else repr(x)
-
-
-def _texts(gap: np.ndarray, name: str, unit: str, op: str) -> np.ndarray:
-    out = np.full(len(gap), None, dtype=object)
-    rows = np.flatnonzero(~np.isnan(gap))
-    if len(rows):
-        left, right = _template(name, unit, op).split("{}")
-        for i in rows.tolist():
-            out[i] = f"{left}{_number(float(gap[i]), unit)}{right}"
-    return out
-
-
-def _join(parts: list[np.ndarray], sep: str) -> np.ndarray:
-    """``concat_str(..., ignore_nulls=True)`` row by row ("" where every part is null)."""
-    out = np.full(len(parts[0]), "", dtype=object)
-    some = np.zeros(len(parts[0]), dtype=bool)
-    for p in parts:
-        some |= p != None  # noqa: E711 (elementwise on an object array)
-    for i in np.flatnonzero(some).tolist():
-        out[i] = sep.join(p[i] for p in parts if p[i] is not None)
-    return out
-
-
-def _mask_text(keep: np.ndarray, text: np.ndarray) -> np.ndarray:
-    out = text.copy()
-    out[~keep] = None
-    return out
-
-
-def _const_text(n: int, keep: np.ndarray, msg: str | None) -> np.ndarray:
-    out = np.full(n, None, dtype=object)
-    if msg is not None:
-        out[keep] = msg
-    return out
-
-
-@dataclass
-class Leaf:
-    value: np.ndarray
-    threshold: np.ndarray
-    cond: np.ndarray
-    gap: np.ndarray
-    unit: str
 
 
 @dataclass
@@ -365,27 +147,6 @@ def eval_test(t: Test, env: Env) -> CondResult:
     return CondResult(cond, leaves, _mask_text(keep, joined))
 
 
-def _first_failing(
-    leaves: list[Leaf], n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    if not leaves:
-        return np.full(n, NAN), np.full(n, NAN), np.full(n, NAN), np.full(n, None, object)
-    f0 = leaves[0]
-    value, threshold, gap = f0.value.copy(), f0.threshold.copy(), f0.gap.copy()
-    unit = np.full(n, f0.unit, dtype=object)
-    done = np.zeros(n, dtype=bool)
-    for lf in leaves:
-        hit = _is_false(lf.cond) & ~done
-        value[hit], threshold[hit], gap[hit], unit[hit] = (
-            lf.value[hit],
-            lf.threshold[hit],
-            lf.gap[hit],
-            lf.unit,
-        )
-        done |= hit
-    return value, threshold, gap, unit
-
-
 # --------------------------------------------------------------------------- criteria
 @dataclass
 class CriterionResult:
@@ -407,30 +168,6 @@ def _status_from(cond: np.ndarray, null_status: str) -> np.ndarray:
     out[cond == 1] = MET
     out[cond == 0] = UNMET
     return out
-
-
-def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
-    b = c.bands
-    assert b is not None
-    higher = b.direction == "higher"
-    op = ">=" if higher else "<="
-    texts: list[np.ndarray] = []
-    first: tuple[np.ndarray, np.ndarray] | None = None
-    for val, base in zip(vals, b.bases, strict=True):
-        thr = np.full(n, NAN)
-        for e in sorted(base.edges, reverse=not higher):  # nearest-to-worst first
-            with np.errstate(invalid="ignore"):
-                below = (val < e - tol(e)) if higher else (val > e + tol(e))
-            thr = np.where(np.isnan(thr) & below, float(e), thr)
-        gap = (thr - val) if higher else (val - thr)
-        first = first or (thr, gap)
-        texts.append(_texts(gap, base.name, base.unit, op))
-    assert first is not None
-    thr, gap = first
-    joined = _join(texts, "，或")
-    unit = np.full(n, None, dtype=object)
-    unit[~np.isnan(gap)] = b.bases[0].unit
-    return vals[0].copy(), thr, gap, unit, _mask_text(joined != "", joined)
 
 
 def _scored(c: Criterion, env: Env) -> CriterionResult:
@@ -495,19 +232,6 @@ def _scored(c: Criterion, env: Env) -> CriterionResult:
     status = np.where(lo > 0, MET, UNMET).astype(np.uint8)
     status[lo != hi] = STATUSES.index(c.null_status)
     return CriterionResult(c, status, lo, hi, value, threshold, gap, unit, text)
-
-
-def _case_gap(lo: np.ndarray, steps: list, n: int) -> tuple:
-    value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
-    unit, text = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
-    done = np.zeros(n, dtype=bool)
-    for _cond, p, ct in reversed(steps):  # lowest step first
-        v, t, g, u = _first_failing(ct.leaves, n)
-        hit = (lo < p) & ~done
-        value[hit], threshold[hit], gap[hit] = v[hit], t[hit], g[hit]
-        unit[hit], text[hit] = u[hit], ct.text[hit]
-        done |= hit
-    return value, threshold, gap, unit, text
 
 
 def eval_criterion(c: Criterion, env: Env, application: str) -> CriterionResult:

@@ -21,7 +21,7 @@ import polars as pl
 
 from tiering.compile import tol
 from tiering.pack_model import TIER_ORDER
-from tiering.small import NAN, _and, _not, _or
+from tiering.small_formula import NAN, _and, _not, _or
 
 __all__ = ["firm_columns", "input_columns"]
 
