@@ -1,12 +1,14 @@
 """``assess`` on a few rows: the numpy backend (:mod:`tiering.small`) wired to the engine.
 
-Why: the what-if API assesses 1–32 rows per call; see :mod:`tiering.small`. The preparation
-(schema check, casts, industry join, size class) and the firm-level stage (四上, ladder flags)
-stay in polars with cached expressions — on a few rows they cost ~2 ms; the criteria, scores and
-verdicts (thousands of polars expressions) are evaluated with numpy, and the §11 output frames
-are built directly in their long form. The result is a :class:`SmallAssessment`: the same frames
-as the polars backend (parity-tested), with the wide frame computed by the polars backend only if
-someone asks for it (the diff report and the batch use big frames and never come here).
+Why: the what-if API assesses 1–32 rows per call, where polars' fixed cost per expression
+dominates (see :mod:`tiering.small`). Here the input columns are prepared
+(:func:`tiering.small_firm.input_columns`), every pack in the plan is evaluated with numpy —
+the review packs only on rows holding a title due within a year, and without explanations,
+as in the polars backend — the firm stage runs (:func:`tiering.small_firm.firm_columns`), and
+the §11 frames (criteria, tiers, firms, dimensions) are built directly in their long form.
+The result is a :class:`SmallAssessment`: the same frames as the polars backend
+(parity-tested), with the wide frame computed by the polars backend only if someone asks for it
+(the diff report and the batch use big frames and never come here).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _VERDICT_NAMES = np.array([*VERDICTS, None], dtype=object)
 
 
 def _engine() -> Any:
+    """:mod:`tiering.engine` (imported lazily: it imports this module inside ``assess``)."""
     import tiering.engine as engine
 
     return engine
