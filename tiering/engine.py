@@ -48,6 +48,7 @@ from tiering.size_class import SIZE_CLASS, size_class_expr, size_sector_table
 
 __all__ = [
     "ALWAYS_PACKS",
+    "SMALL_ROWS",
     "VERDICT",
     "Assessment",
     "assess",
