@@ -137,3 +137,14 @@ def tier_row(a: Assessment, pack: str, row: int = 0) -> dict[str, Any]:
 @pytest.fixture
 def base() -> dict[str, Any]:
     return dict(BASE)
+
+
+@pytest.fixture(params=["numpy", "polars"])
+def both_backends(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a test under both backends of ``assess``: the numpy one (frames of at most
+    ``SMALL_ROWS`` rows, the default for these small test frames) and the polars one."""
+    if request.param == "polars":
+        import tiering.engine
+
+        monkeypatch.setattr(tiering.engine, "SMALL_ROWS", 0)
+    return str(request.param)

@@ -15,6 +15,9 @@ import pytest
 
 from .conftest import points, run
 
+#: hand-worked expectations hold for both backends of the engine (numpy and polars)
+pytestmark = pytest.mark.usefixtures("both_backends")
+
 Setter = Callable[[float], dict[str, Any]]
 
 

@@ -11,6 +11,9 @@ import pytest
 
 from .conftest import points, run, statuses, tier_row
 
+#: hand-worked expectations hold for both backends of the engine (numpy and polars)
+pytestmark = pytest.mark.usefixtures("both_backends")
+
 NON_SEI = "1311"  # 稻谷加工: manufacturing, not in 战略性新兴产业分类(2018)
 
 
