@@ -165,3 +165,37 @@ def test_small_backend_matches_polars_for_every_pack(
     assert small.firms["review_risk"].n_unique() >= 2
     # and the default packs (those in force on the date, with their review packs)
     _same(*_both(f.head(9), as_of, monkeypatch, application=application))
+
+
+_VARIANTS = {
+    "optional columns absent": lambda f: f.drop("sci_dishonesty_3y", "title_revoked_3y"),
+    "categorical codes": lambda f: f.with_columns(
+        pl.col("industry").cast(pl.Categorical), pl.col("niche_domain").cast(pl.Categorical)
+    ),
+    "counts given as floats": lambda f: f.with_columns(
+        pl.col("employees_y1").cast(pl.Float64) + 0.5, pl.col("class1_ip").cast(pl.Float64)
+    ),
+    "expiry as datetime": lambda f: f.with_columns(pl.col("innovative_expires").cast(pl.Datetime)),
+    "all-null columns": lambda f: f.with_columns(
+        pl.lit(None).alias("rd_expense_y2"), pl.lit(None).alias("held_specialized")
+    ),
+    "NaN and inf": lambda f: f.with_columns(
+        pl.when(pl.int_range(pl.len()) % 3 == 0)
+        .then(float("nan"))
+        .otherwise(pl.col("revenue_y1"))
+        .alias("revenue_y1"),
+        pl.when(pl.int_range(pl.len()) % 4 == 0)
+        .then(float("inf"))
+        .otherwise(pl.col("rd_expense_y1"))
+        .alias("rd_expense_y1"),
+    ),
+}
+
+
+@pytest.mark.parametrize("variant", list(_VARIANTS))
+def test_small_backend_casts_inputs_like_polars(
+    variant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    as_of = dt.date(2026, 6, 30)
+    f = _VARIANTS[variant](_rich_firms(seed=3, n=24, as_of=as_of))
+    _same(*_both(f, as_of, monkeypatch, application="review"))
