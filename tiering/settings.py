@@ -23,9 +23,15 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TIERING_", env_file=".env", extra="ignore")
 
     env: Literal["development", "test", "production"] = "development"
-    home: Path = Field(default=Path("tiering-data"), description="root for data, runs, store and models")
-    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite in home")
-    mlflow_uri: str | None = Field(default=None, description="MLflow tracking URI; default SQLite in home")
+    home: Path = Field(
+        default=Path("tiering-data"), description="root for data, runs, store and models"
+    )
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default SQLite in home"
+    )
+    mlflow_uri: str | None = Field(
+        default=None, description="MLflow tracking URI; default SQLite in home"
+    )
     runs_dir: Path | None = None
     api_rate_limit_per_minute: int = 600
     api_key_pepper: str = "dev-only-pepper"
