@@ -120,10 +120,21 @@ _EXTRA_LABELS = {
 
 
 def _extra_columns() -> dict[str, pl.DataType]:
+    """Optional inputs beyond §11: the rules' extra flags, and the columns the batch frame carries
+    for the learned scorer (identity extras such as ``age_years`` and the history columns such as
+    ``revenue_y4``). Given, they make a what-if score exactly as the batch did; absent, they are
+    unknown (null), as the models' features then are."""
+    from data_contracts.tables import TABLES
+    from features.asof import EXTRA_COLUMNS as FRAME_EXTRAS
+    from features.asof import HISTORY_COLUMNS
     from tiering.pack_loader import EXTRA_COLUMNS
 
-    names = {c.name for c in FRAME_COLUMNS}
-    return {k: v for k, v in EXTRA_COLUMNS.items() if k not in names}
+    history = {
+        name: TABLES[table].schema()[source] for name, (table, source, _) in HISTORY_COLUMNS.items()
+    }
+    names = {c.name for c in FRAME_COLUMNS} | {"as_of"}
+    merged = {**EXTRA_COLUMNS, **FRAME_EXTRAS, **history}
+    return {k: v for k, v in merged.items() if k not in names}
 
 
 def _extra_field(name: str, dtype: pl.DataType) -> tuple[Any, Any]:

@@ -265,3 +265,18 @@ def test_whatif_equals_the_batch_row(batch_env):
             assert any(r["target"] == "specialized" and r["text"] for r in stored["reasons"])
         assert "upsize" in stored["flags"]["learned"]
     assert with_probability > 0  # the models did score: probabilities compared, not two nulls
+
+
+def test_whatif_accepts_the_scorer_inputs_beyond_section_11():
+    """History and identity extras the batch frame carries for the models are optional inputs:
+    given, a what-if scores as the batch did; absent, they are null (unknown), never refused."""
+    from api.frame_model import FrameRow, frame_from_rows
+    from features.asof import HISTORY_COLUMNS
+
+    assert set(HISTORY_COLUMNS) <= set(SCHEMA) and "age_years" in SCHEMA and "as_of" not in SCHEMA
+    row = FrameRow.model_validate(
+        {"uscc": "91420100177855421C", "revenue_y4": 812.5, "age_years": 6.5}
+    ).model_dump()
+    frame = frame_from_rows([row])
+    assert frame["revenue_y4"].item() == 812.5 and frame["age_years"].item() == 6.5
+    assert frame["in_four_above_y2"].dtype == pl.Boolean and frame["employees_y2"].item() is None
