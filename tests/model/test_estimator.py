@@ -9,7 +9,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from models.estimator import TierScorer
 from models.metrics import expected_calibration_error
 
-
 # scikit-learn's own checks, minus ``check_array_api_input``: TierScorer does not claim array-API
 # support, and that check only skips itself (SCIPY_ARRAY_API unset) — a skip would be noise.
 _CHECKS = parametrize_with_checks([TierScorer(max_iter=5, calibration="none")])
