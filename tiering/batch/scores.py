@@ -119,10 +119,17 @@ def gap_text_expr(columns: Sequence[str]) -> pl.Expr:
     return fallback
 
 
+# Below this many tier rows (a what-if micro-batch) the per-tier columns are built in Python:
+# the polars path's five filter + join pairs cost ~5 ms however small the frame.
+_SMALL_TIER_ROWS = 2_000
+
+
 def _tier_columns(tiers: pl.DataFrame) -> pl.DataFrame:
     """Per-tier verdict columns (``<tier>_verdict`` …) and the ``verdicts`` JSON of every pack."""
     stats = [c for c in _TIER_STATS if c in tiers.columns]
     tiers = tiers.with_columns(pl.col("pack", "tier").cast(pl.String))
+    if tiers.height <= _SMALL_TIER_ROWS:
+        return _tier_columns_small(tiers, stats)
     verdicts = tiers.group_by("uscc", maintain_order=True).agg(
         pl.struct("pack", "tier", *stats).alias("verdicts")
     )
@@ -137,6 +144,36 @@ def _tier_columns(tiers: pl.DataFrame) -> pl.DataFrame:
         if sub.height:
             wide = wide.join(sub, on="uscc", how="left")
     return wide.join(verdicts, on="uscc", how="left")
+
+
+def _tier_columns_small(tiers: pl.DataFrame, stats: list[str]) -> pl.DataFrame:
+    """:func:`_tier_columns` on a small frame: same columns, dtypes and values, in Python.
+
+    Per firm (first-appearance order) the first pack of each tier gives ``<tier>_pack`` and
+    ``<tier>_<stat>``; a tier column appears only when some firm has that tier, as in the polars
+    path. ``tiers`` has ``pack`` and ``tier`` already cast to strings.
+    """
+    fields = ["pack", "tier", *stats]
+    verdicts: dict[str, list[dict[str, Any]]] = {}
+    first: dict[str, dict[str, dict[str, Any]]] = {}
+    for rec in tiers.select("uscc", *fields).to_dicts():
+        uscc = rec.pop("uscc")
+        verdicts.setdefault(uscc, []).append(rec)
+        if rec["tier"] is not None:
+            first.setdefault(uscc, {}).setdefault(rec["tier"], rec)
+    seen = {t for per in first.values() for t in per}
+    schema: dict[str, Any] = {"uscc": pl.String}
+    columns: dict[str, list[Any]] = {"uscc": list(verdicts)}
+    for tier in (t for t in TIERS if t in seen):
+        picks = [first.get(u, {}).get(tier) for u in verdicts]
+        schema[f"{tier}_pack"] = pl.String
+        columns[f"{tier}_pack"] = [p and p["pack"] for p in picks]
+        for s in stats:
+            schema[f"{tier}_{s}"] = tiers.schema[s]
+            columns[f"{tier}_{s}"] = [p[s] if p is not None else None for p in picks]
+    schema["verdicts"] = pl.List(pl.Struct({f: tiers.schema[f] for f in fields}))
+    columns["verdicts"] = list(verdicts.values())
+    return pl.DataFrame(columns, schema=schema)
 
 
 def next_packs(tiers: pl.DataFrame, firms: pl.DataFrame) -> pl.DataFrame:
