@@ -119,8 +119,9 @@ def gap_text_expr(columns: Sequence[str]) -> pl.Expr:
     return fallback
 
 
-# Below this many tier rows (a what-if micro-batch) the per-tier columns are built in Python:
-# the polars path's five filter + join pairs cost ~5 ms however small the frame.
+# Below this many rows (a what-if micro-batch) the per-tier columns are built in Python — the
+# polars path's five filter + join pairs cost ~5 ms however small the frame — and open criteria
+# are worded in one pass (see ``gaps_from_rows``).
 _SMALL_TIER_ROWS = 2_000
 
 
@@ -233,7 +234,9 @@ def gaps_from_rows(open_rows: pl.DataFrame) -> pl.DataFrame:
         pl.col("status").cast(pl.String),
     ]
     open_rows = open_rows.with_row_index("_r")
-    if "gap_text" in open_rows.columns:
+    # Small frames (what-if) word every row in one pass: ``gap_text_expr`` coalesces the rules'
+    # text with the fallback, so the texts are the same; the split saves string work only at scale.
+    if "gap_text" in open_rows.columns and open_rows.height > _SMALL_TIER_ROWS:
         worded = open_rows.filter(pl.col("gap_text").is_not_null()).select(
             "_r", *keys, pl.col("gap_text").alias("text")
         )

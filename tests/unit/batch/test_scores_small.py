@@ -65,3 +65,18 @@ def test_tier_columns_small_keeps_the_first_pack_of_a_tier(city, monkeypatch):
     small, big = _both(lambda: scores._tier_columns(tiers), monkeypatch)
     assert set(small["specialized_pack"].unique()) == {"specialized-2022"}
     assert_frame_equal(small, big, check_row_order=False)
+
+
+def test_gaps_one_pass_equals_the_split_wording(city, monkeypatch):
+    """Open criteria worded in one pass (small frames) read exactly as the split path words them."""
+    _, a = city
+    crit = scores.sort_criteria(a.criteria)
+    open_rows = crit.join(scores.next_packs(a.tiers, a.firms), on="uscc").filter(
+        pl.col("status").cast(pl.String).is_in(scores.GAP_STATUSES)
+    )
+    # both kinds of row: with the rules' own text and worded from label, gap and unit
+    assert 0 < open_rows["gap_text"].null_count() < open_rows.height
+    monkeypatch.setattr(scores, "_SMALL_TIER_ROWS", 10**9)
+    small, split = _both(lambda: scores.gaps_from_rows(open_rows), monkeypatch)
+    assert small.height == open_rows["uscc"].n_unique()
+    assert_frame_equal(small, split)
