@@ -308,6 +308,167 @@ def _gap_rows(assessment: Any, wide: pl.DataFrame, packs: pl.DataFrame) -> pl.Da
     )
 
 
+@dataclass(frozen=True)
+class _CriteriaColumns:
+    """Per-criterion expressions over the wide frame, in the engine's pack and criterion order.
+
+    Why: the engine's ``criteria_lazy`` concatenates one ``K``-th of the long frame per criterion
+    (criterion-major), which then needs a sort by firm; selecting the ``K`` per-criterion columns
+    side by side and reading the ``n × K`` matrix row by row gives the firm-major frame directly
+    (measured at 65 k firms: ~0.5 s instead of ~2.5 s for collect + sort + conversion).
+    """
+
+    packs: list[str]
+    criteria: list[str]
+    max_points: list[float | None]
+    exprs: dict[str, list[pl.Expr]]  # field → one aliased expression per criterion
+
+    @property
+    def k(self) -> int:
+        return len(self.packs)
+
+
+_NUMERIC_FIELDS = ("value", "threshold", "points", "gap")
+
+
+def _criteria_columns(assessment: Any) -> _CriteriaColumns:
+    """The expressions ``Assessment.criteria_lazy`` evaluates, one output column per criterion.
+
+    Mirrors ``criteria_lazy`` (without ``gap_text``); ``status`` and ``unit`` are taken as their
+    enum codes so every field is a plain numeric matrix.
+    """
+    from tiering.compile import UNIT, col_name
+
+    pk: list[str] = []
+    ci: list[str] = []
+    mp: list[float | None] = []
+    exprs: dict[str, list[pl.Expr]] = {f: [] for f in ("status", *_NUMERIC_FIELDS, "unit")}
+    for pid in ["EL", *assessment.packs]:
+        cp = assessment.compiled[pid]
+        for cc in cp.criteria:
+            cid = cc.criterion.id
+            j = len(pk)
+            pk.append(pid)
+            ci.append(cid)
+            mp.append(cc.criterion.max_points)
+            if cc.pmin is not None:
+                lo = pl.col(col_name(cp.id, cid, "lo"))
+                hi = pl.col(col_name(cp.id, cid, "hi"))
+                points = pl.when(lo == hi).then(lo)
+            else:
+                points = pl.lit(None, pl.Float64)
+            exprs["status"].append(
+                pl.col(col_name(cp.id, cid, "s")).to_physical().alias(f"status|{j}")
+            )
+            exprs["value"].append(cc.value.cast(pl.Float64).alias(f"value|{j}"))
+            exprs["threshold"].append(cc.threshold.cast(pl.Float64).alias(f"threshold|{j}"))
+            exprs["points"].append(points.cast(pl.Float64).alias(f"points|{j}"))
+            exprs["gap"].append(cc.gap.cast(pl.Float64).alias(f"gap|{j}"))
+            exprs["unit"].append(cc.unit.cast(UNIT).to_physical().alias(f"unit|{j}"))
+    return _CriteriaColumns(pk, ci, mp, exprs)
+
+
+def _row_major(block: pl.DataFrame) -> pl.Series:
+    """The ``n × K`` numeric ``block`` read row by row: element ``i·K + j`` is column ``j`` of row
+    ``i``. Nulls stay nulls and NaN stays NaN (the null mask is carried separately)."""
+    import numpy as np
+    import pyarrow as pa
+
+    vals = np.ascontiguousarray(block.select(pl.all().fill_null(0)).to_numpy()).ravel()
+    mask = None
+    if any(block.null_count().row(0)):
+        mask = np.ascontiguousarray(block.select(pl.all().is_null()).to_numpy()).ravel()
+    out = pl.from_arrow(pa.array(vals, mask=mask))
+    assert isinstance(out, pl.Series)
+    return out
+
+
+def _firm_major_chunk(cols: _CriteriaColumns, part: pl.DataFrame) -> pl.DataFrame:
+    """The long criteria rows (without ``gap_text``) of the firms in ``part``, grouped by firm.
+
+    Same columns, dtypes and row order as ``_firm_major`` of ``criteria_lazy`` on ``part``.
+    """
+    import numpy as np
+
+    from tiering.compile import STATUS, UNIT
+    from tiering.engine import _size_fact_exprs, criterion_enum, pack_enum
+
+    # the criteria read size_class as a fact, exactly as ``criteria_lazy`` does
+    base = part.lazy().with_columns(_size_fact_exprs()[1])
+    w = base.select("uscc", *[e for f in cols.exprs.values() for e in f]).collect()
+    n, k = w.height, cols.k
+    tile = pl.Series(np.tile(np.arange(k, dtype=np.uint32), n))
+    out: dict[str, pl.Series] = {
+        "uscc": w["uscc"].gather(pl.Series(np.repeat(np.arange(n, dtype=np.uint32), k))),
+        "pack": pl.Series(cols.packs, dtype=pack_enum()).gather(tile),
+        "criterion_id": pl.Series(cols.criteria, dtype=criterion_enum()).gather(tile),
+    }
+
+    def block(f: str) -> pl.DataFrame:
+        return w.select([e.meta.output_name() for e in cols.exprs[f]])
+
+    out["status"] = pl.Series(STATUS.categories, dtype=STATUS).gather(_row_major(block("status")))
+    for f in ("value", "threshold", "points"):
+        out[f] = _row_major(block(f))
+    out["max_points"] = pl.Series(cols.max_points, dtype=pl.Float64).gather(tile)
+    out["gap"] = _row_major(block("gap"))
+    out["unit"] = pl.Series(UNIT.categories, dtype=UNIT).gather(_row_major(block("unit")))
+    return pl.DataFrame([s.alias(name) for name, s in out.items()])
+
+
+class _ParquetAppender:
+    """Appends arrow tables to one parquet file from a writer thread.
+
+    Why: pyarrow's ``write_table`` (encoding + LZ4) is single-threaded and releases the GIL; at
+    a million firms it is ~14 s, about as long as building the chunks and their gaps. A queue of
+    one chunk lets the two overlap while at most two chunks are in memory at once.
+    """
+
+    def __init__(self, path: Path, row_group_rows: int) -> None:
+        import queue
+        import threading
+
+        self.path, self.row_group_rows = path, row_group_rows
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=1)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="criteria-writer", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import pyarrow.parquet as pq
+
+        writer: pq.ParquetWriter | None = None
+        try:
+            while (table := self._queue.get()) is not None:
+                if writer is None:
+                    writer = pq.ParquetWriter(str(self.path), table.schema, compression="lz4")
+                writer.write_table(table, row_group_size=self.row_group_rows)
+        except BaseException as exc:  # re-raised in the producer's thread
+            self._error = exc
+            while self._queue.get() is not None:  # drain so the producer never blocks
+                pass
+        finally:
+            if writer is not None:
+                try:
+                    writer.close()
+                except BaseException as exc:
+                    self._error = self._error or exc
+
+    def put(self, table: Any) -> None:
+        self._raise()
+        self._queue.put(table)
+
+    def close(self) -> None:
+        """Wait for every queued table to be written; re-raise the writer's failure if any."""
+        self._queue.put(None)
+        self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+
 def write_criteria(
     assessment: Any,
     path: Path,
@@ -322,7 +483,9 @@ def write_criteria(
     all ~60 M rows in memory) without the engine's per-row gap text, which is produced only for
     the next-tier and eligibility rows the gaps need (``criteria_for`` phrases the others on
     demand). Every firm gets the same criteria, so firm ``i`` of a chunk starts at
-    ``base + i × K``; the row count written is checked against ``K × firms``.
+    ``base + i × K``; the row count written is checked against ``K × firms``. Each chunk is
+    built firm-major directly (``_firm_major_chunk``) and written by a background thread while
+    the next chunk and the gaps are computed.
     """
     if not _streamable(assessment):
         criteria = sort_criteria(_collect(assessment.criteria))
@@ -330,25 +493,21 @@ def write_criteria(
         return CriteriaWritten(
             criteria_offsets(criteria), firm_gaps(criteria, packs), criteria.height
         )
-    import pyarrow.parquet as pq
-
     wide: pl.DataFrame = assessment.wide
-    per_firm = replace(assessment, wide=wide.head(1)).criteria_lazy().select(pl.len()).collect()
-    k = int(per_firm.item()) if wide.height else 0
     if not wide.height:
         raise ValueError("no firms to write criteria for")
+    cols = _criteria_columns(assessment)
+    k = cols.k
     offsets, gaps = [], []
-    writer: pq.ParquetWriter | None = None
     rows = 0
+    appender = _ParquetAppender(path, row_group_rows)
     try:
         for start in range(0, wide.height, chunk_firms):
             part = wide.slice(start, chunk_firms)
-            lf = replace(assessment, wide=part).criteria_lazy().select(pl.exclude("gap_text"))
-            table = _firm_major(lf.collect(), part.height).to_arrow()
-            if writer is None:
-                writer = pq.ParquetWriter(str(path), table.schema, compression="lz4")
-            writer.write_table(table, row_group_size=row_group_rows)
+            table = _firm_major_chunk(cols, part).to_arrow()
             rows += table.num_rows
+            appender.put(table)
+            del table
             offsets.append(
                 part.select(
                     "uscc",
@@ -360,8 +519,7 @@ def write_criteria(
             )
             gaps.append(gaps_from_rows(_gap_rows(assessment, part, packs)))
     finally:
-        if writer is not None:
-            writer.close()
+        appender.close()
     if rows != k * wide.height:
         raise AssertionError(f"criteria rows {rows} != {k} criteria × {wide.height} firms")
     return CriteriaWritten(pl.concat(offsets), pl.concat(gaps), rows)
