@@ -205,7 +205,7 @@ def run_batch(
             if store is not None:
                 t0 = dt.datetime.now()
                 store.upgrade()
-                store.publish_run(run_dir)
+                store.publish_run(run_dir, scores=scores)
                 published, seconds = True, (dt.datetime.now() - t0).total_seconds()
     return RunResult(run_id, run_dir, m.to_dict(), scores, published, seconds)
 

@@ -32,7 +32,9 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
-def _loads(text: str | None) -> Any:
+def _loads(text: str | bytes | None) -> Any:
+    """JSON text as stored: ``str``, or UTF-8 ``bytes`` (SQLite's ``detail``, bound as bytes by
+    ``publish._load``)."""
     return None if text is None else json.loads(text)
 
 
@@ -96,7 +98,11 @@ def expand_detail(m: dict[str, Any]) -> dict[str, Any]:
 
     m = dict(m)
     raw = m.pop("detail", None)
-    values = json.loads(raw) if isinstance(raw, str) else (raw or [None] * len(DETAIL_FIELDS))
+    # SQLite hands ``detail`` back as bytes (published as UTF-8 bytes), PostgreSQL as text
+    if isinstance(raw, str | bytes | bytearray | memoryview):
+        values = json.loads(bytes(raw) if isinstance(raw, memoryview) else raw)
+    else:
+        values = raw or [None] * len(DETAIL_FIELDS)
     m.update(zip(DETAIL_FIELDS, values, strict=True))
     m["verdicts"] = _verdicts(m["verdicts"])
     m["gaps"] = _gaps(m["gaps"])

@@ -20,7 +20,7 @@ import hmac
 import secrets
 from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, func, insert, or_, select, update
 
@@ -32,6 +32,9 @@ from tiering.store.engine import make_engine
 from tiering.store.models import ApiPrincipal, AuditLog, FirmResult, QuarantineSummary, Run
 from tiering.store.publish import PublishResult, StoreError, publish_run
 from tiering.store.records import ROLES, AuditEntry, FirmPage, FirmRecord, Principal, RunInfo
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["ROLES", "Store", "hash_key"]
 
@@ -79,10 +82,13 @@ class Store:
         self.engine.dispose()
 
     # -- runs -------------------------------------------------------------------------------
-    def publish_run(self, run_dir: Path | str) -> PublishResult:
-        """Publish a complete run folder in one transaction; publishing it again changes nothing."""
+    def publish_run(self, run_dir: Path | str, scores: pl.DataFrame | None = None) -> PublishResult:
+        """Publish a complete run folder in one transaction; publishing it again changes nothing.
+
+        ``scores``: the folder's ``scores.parquet`` frame, when the caller still holds it.
+        """
         with self.engine.begin() as conn:
-            return publish_run(conn, run_dir)
+            return publish_run(conn, run_dir, scores)
 
     def runs(self, limit: int | None = None) -> list[RunInfo]:
         """Published runs, newest first."""

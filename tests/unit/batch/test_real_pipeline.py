@@ -122,3 +122,13 @@ def test_reader_options_reach_the_contracts_reader(city: Path, tmp_path: Path) -
     both = wan.scores.join(yuan.scores, on="uscc", suffix="_yuan").filter(pl.col("revenue_y1") > 0)
     assert both.height > 0
     assert (both["revenue_y1_yuan"] * 10_000 - both["revenue_y1"]).abs().max() < 1e-6
+
+
+def test_published_frame_is_the_folder_s_scores(published) -> None:
+    """The batch publishes the scores frame it holds instead of re-reading ``scores.parquet``:
+    the store rows it gives are exactly those of the file."""
+    from tiering.store.publish import compact_rows
+
+    res, _, _ = published
+    from_file = pl.read_parquet(res.run_dir / "scores.parquet")
+    assert compact_rows(res.scores, res.run_id).equals(compact_rows(from_file, res.run_id))

@@ -225,3 +225,42 @@ def test_migration_0002_carries_old_rows_into_detail(tmp_path: Path) -> None:
     ]
     assert rec.gaps_text == "差 1 年"
     assert rec.reasons == ["研发投入强度高"] and rec.probabilities == {"specialized": 0.25}
+
+
+def test_published_detail_reads_back_identically(store: Store, tmp_path: Path) -> None:
+    """``detail`` is bound as UTF-8 bytes on SQLite (a BLOB there, text on PostgreSQL): the stored
+    bytes are exactly the compact JSON, and every firm reads back as the record its text gives."""
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from tiering.store.publish import compact_rows
+    from tiering.store.records import FirmRecord
+
+    ids = usccs(4)
+    run_dir = make_run_dir(tmp_path / "runs", "r1", ids)
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    store.publish_run(run_dir, scores=scores)
+    with store.engine.connect() as conn:
+        stored = dict(conn.execute(select(FirmResult.uscc, FirmResult.detail)).all())
+    expected = dict(compact_rows(scores, "r1").select("uscc", "detail").iter_rows())
+    as_text = {u: d.decode() if isinstance(d, bytes) else d for u, d in stored.items()}
+    assert as_text == expected
+    if store.engine.dialect.name == "sqlite":
+        assert all(isinstance(d, bytes) for d in stored.values())
+    for row in compact_rows(scores, "r1").iter_rows(named=True):  # ``detail`` as text
+        want = FirmRecord.from_row(SimpleNamespace(_mapping=row))
+        assert store.firm_result(row["uscc"]) == want
+
+
+def test_expand_detail_reads_text_and_bytes_alike() -> None:
+    from tiering.store.models import DETAIL_FIELDS
+    from tiering.store.records import expand_detail
+
+    d: list[object] = [None] * len(DETAIL_FIELDS)
+    d[DETAIL_FIELDS.index("gaps")] = [["EL", "EL-1", "unmet", "成立时间差 1 年"]]
+    text = json.dumps(d, ensure_ascii=False)
+    want = expand_detail({"uscc": "X", "detail": text})
+    assert want["gaps_text"] == "成立时间差 1 年"
+    for raw in (text.encode(), bytearray(text.encode()), memoryview(text.encode())):
+        assert expand_detail({"uscc": "X", "detail": raw}) == want
