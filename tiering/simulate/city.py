@@ -44,7 +44,9 @@ class City:
         """Concatenated chunks of ``name`` (with firm index ``fi``), optionally by year range."""
         parts = self.chunks.get(name, [])
         if years is not None and name in ("financials", "ip", "credentials", "stats_roster"):
-            parts = [p for p in parts if years[0] <= p["year"][0] <= years[1]] if parts else []
+            # a year with no rows (a tiny city: no firm filed IP that year) is an empty chunk
+            kept = [p for p in parts if p.height and years[0] <= p["year"][0] <= years[1]]
+            parts = kept or [p.head(0) for p in parts[:1]]
         return pl.concat(parts, how="vertical", rechunk=False) if parts else pl.DataFrame()
 
     def year_frame(self, name: str, year: int) -> pl.DataFrame:

@@ -222,3 +222,13 @@ def test_recognition_rounds_are_deterministic_and_titles_feed_back():
     others = fin.filter(~pl.col("uscc").is_in(spec) & (pl.col("rd_expense") > 0))
     ratio = pl.col("rd_expense") / pl.col("revenue")
     assert titled.select(ratio.median()).item() > others.select(ratio.median()).item()
+
+
+@pytest.mark.parametrize("n", [1, 10, 60])
+def test_tiny_cities_give_every_table_with_contract_columns(n):
+    """A city so small that some year has no IP or roster rows still gives all seven tables."""
+    tables = simulate(n, seed=11, years=(2021, 2024))
+    assert tables["firms"].height == n
+    for name, spec in TABLES.items():
+        assert tables[name].columns == [c.name for c in spec.columns], name
+        assert tables[name].schema == pl.Schema({c.name: c.dtype for c in spec.columns}), name
