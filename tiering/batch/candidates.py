@@ -16,6 +16,7 @@ Each row carries the gaps for the target in plain Chinese, taken from the rules'
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +31,14 @@ from tiering.batch.scores import (
     with_labels,
 )
 
-__all__ = ["TARGETS", "CandidateError", "Target", "load_candidates", "select_candidates"]
+__all__ = [
+    "TARGETS",
+    "CandidateError",
+    "Target",
+    "load_candidates",
+    "select_all_candidates",
+    "select_candidates",
+]
 
 _TIER_RANK = {
     "none": 0,
@@ -121,13 +129,56 @@ def select_candidates(
     top: int | None = None,
 ) -> pl.DataFrame:
     """The ranked candidate list of ``target`` from a run's scores (and criteria, for the gaps)."""
+    spec = _check(target, min_prob, top)
+    chosen, pack_col = _ranked(
+        scores, spec, district=district, section=section, min_prob=min_prob, top=top
+    )
+    return _with_gaps(chosen, criteria, spec, pack_col)
+
+
+def select_all_candidates(
+    scores: pl.DataFrame,
+    criteria: pl.LazyFrame | pl.DataFrame | None,
+    targets: Sequence[str],
+    *,
+    top: int | None = None,
+) -> dict[str, pl.DataFrame]:
+    """``select_candidates`` of several targets with one pass over the criteria.
+
+    Why: at a million firms each list's gaps scanned the whole ~60 M-row ``criteria.parquet``
+    for its few thousand firms; the union of the chosen firms' rows is read once instead and
+    each list takes its firms' rows from that (same rows, same order, so the same gaps).
+    """
+    ranked = {t: _ranked(scores, _check(t, None, top), top=top) for t in targets}
+    if criteria is not None:
+        union = pl.concat([chosen.select("uscc") for chosen, _ in ranked.values()]).unique()
+        criteria = criteria.lazy().filter(pl.col("uscc").is_in(union["uscc"].implode())).collect()
+    return {
+        t: _with_gaps(chosen, criteria, TARGETS[t], pack_col)
+        for t, (chosen, pack_col) in ranked.items()
+    }
+
+
+def _check(target: str, min_prob: float | None, top: int | None) -> Target:
     if target not in TARGETS:
         raise CandidateError(f"未知名单类型 {target!r}，可选：{', '.join(TARGETS)}")
-    spec = TARGETS[target]
     if min_prob is not None and not 0.0 <= min_prob <= 1.0:
         raise CandidateError(f"min_prob 应在 0 到 1 之间，收到 {min_prob}")
     if top is not None and top < 1:
         raise CandidateError(f"top 应为正整数，收到 {top}")
+    return TARGETS[target]
+
+
+def _ranked(
+    scores: pl.DataFrame,
+    spec: Target,
+    *,
+    district: str | None = None,
+    section: str | None = None,
+    min_prob: float | None = None,
+    top: int | None = None,
+) -> tuple[pl.DataFrame, str | None]:
+    """The chosen firms of a list, ranked (``rank``, labels), and the column naming their pack."""
     for col in FLAG_COLUMNS:
         if col not in scores.columns:
             scores = scores.with_columns(pl.lit(None, pl.Boolean).alias(col))
@@ -177,13 +228,23 @@ def select_candidates(
         keep = keep & (pl.col("district") == district)
     if section:
         keep = keep & (pl.col("section") == section.upper())
-    chosen = frame.filter(keep).sort(
-        [*order, pl.col("uscc")],
-        descending=[True] * len(order) + [False],
-        nulls_last=True,
+    # filter and sort row numbers over the few columns they read, then gather the chosen rows:
+    # sorting the whole frame moved every column (nested verdicts and gaps included) of up to a
+    # million rows — ~6 s for one list at 1 M firms instead of ~0.3 s
+    picked = (
+        frame.lazy()
+        .with_row_index("_row")
+        .filter(keep)
+        .sort(
+            [*order, pl.col("uscc")],
+            descending=[True] * len(order) + [False],
+            nulls_last=True,
+            maintain_order=True,
+        )
     )
     if top is not None:
-        chosen = chosen.head(top)
+        picked = picked.head(top)
+    chosen = frame[picked.select("_row").collect()["_row"]]
     chosen = chosen.with_columns(
         pl.int_range(1, pl.len() + 1).alias("rank"),
         _flags_text().alias("flags"),
@@ -196,6 +257,15 @@ def select_candidates(
         .replace_strict(TIER_LABELS, default=None)
         .alias("eligible_tier_label"),
     )
+    return chosen, pack_col
+
+
+def _with_gaps(
+    chosen: pl.DataFrame,
+    criteria: pl.LazyFrame | pl.DataFrame | None,
+    spec: Target,
+    pack_col: str | None,
+) -> pl.DataFrame:
     return chosen.join(_target_gaps(chosen, criteria, spec, pack_col), on="uscc", how="left").sort(
         "rank"
     )
@@ -222,7 +292,7 @@ def _target_gaps(
     wanted = lf.filter(pl.col("uscc").is_in(chosen["uscc"].implode()))
     if pack_col is not None and pack_col in chosen.columns:
         packs = chosen.select("uscc", pl.col(pack_col).alias("_pack")).lazy()
-        wanted = wanted.join(packs, on="uscc").filter(
+        wanted = wanted.join(packs, on="uscc", maintain_order="left").filter(
             (pl.col("pack") == pl.col("_pack")) | (pl.col("pack") == "EL")
         )
     elif spec.gap_pack_prefix:

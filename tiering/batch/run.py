@@ -23,7 +23,7 @@ from typing import Any
 import polars as pl
 from rich.console import Console
 
-from tiering.batch.candidates import TARGETS, select_candidates
+from tiering.batch.candidates import TARGETS, select_all_candidates
 from tiering.batch.export import export_candidates
 from tiering.batch.manifest import Manifest, file_sha256
 from tiering.batch.runfolder import building, complete_runs, make_run_id
@@ -245,9 +245,9 @@ def _write_files(
     (tmp / "candidates").mkdir()
     partial = m.to_dict()
     crit = pl.scan_parquet(tmp / "criteria.parquet")
+    lists = select_all_candidates(scores, crit, list(TARGETS), top=candidates_top)
     sizes: dict[str, int] = {}
-    for target in TARGETS:
-        chosen = select_candidates(scores, crit, target, top=candidates_top)
+    for target, chosen in lists.items():
         sizes[target] = chosen.height
         export_candidates(
             chosen,

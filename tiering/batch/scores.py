@@ -203,8 +203,11 @@ def with_labels(criteria: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame | pl.Lazy
         schema=["pack", "criterion_id", "label"],
         orient="row",
     )
+    # rows keep their order: the gap texts are joined per firm in criteria order
     if isinstance(keyed, pl.LazyFrame):
-        return keyed.join(labels.lazy(), on=["pack", "criterion_id"], how="left")
+        return keyed.join(
+            labels.lazy(), on=["pack", "criterion_id"], how="left", maintain_order="left"
+        )
     return keyed.join(labels, on=["pack", "criterion_id"], how="left", maintain_order="left")
 
 

@@ -194,3 +194,56 @@ def test_json_export_round_trips() -> None:
     assert doc["run_id"] == MANIFEST["run_id"] and doc["request"] == {"top": 2}
     assert [i["uscc"] for i in doc["items"]] == ["U3", "U2"]
     assert doc["columns"]["probability"] == "入选概率"
+
+
+def _full_sort_reference(frame: pl.DataFrame, top: int | None) -> list[str]:
+    """The ranking as it was first written: filter and sort the whole frame (specialized)."""
+    rank = {"none": 0, "innovative": 2, "specialized": 3}
+    held = pl.col("held_tier").fill_null("none").replace_strict(rank, default=0)
+    verdict = pl.col("specialized_verdict")
+    pool = verdict.is_in(["met", "undetermined"]).fill_null(False) | (
+        pl.col("p_specialized") >= 0.5
+    ).fill_null(False)
+    out = frame.filter((held < 3) & pool).sort(
+        [pl.col("p_specialized"), (verdict == "met").fill_null(False), "specialized_score", "uscc"],
+        descending=[True, True, True, False],
+        nulls_last=True,
+    )
+    return (out if top is None else out.head(top))["uscc"].to_list()
+
+
+@pytest.mark.parametrize("top", [None, 1, 2])
+def test_ranking_equals_a_full_frame_sort(top) -> None:
+    frame = pl.concat([scores(), scores().with_columns(pl.col("uscc") + "b")])
+    got = select_candidates(frame, CRITERIA, "specialized", top=top)
+    assert got["uscc"].to_list() == _full_sort_reference(frame, top)
+    assert got["rank"].to_list() == list(range(1, got.height + 1))
+
+
+def test_all_lists_at_once_equal_one_by_one() -> None:
+    """``select_all_candidates`` (one read of the criteria for every list) gives each list
+    exactly as ``select_candidates`` does; empty lists included."""
+    from tiering.batch.candidates import TARGETS, select_all_candidates
+
+    for frame in (scores(), scores(with_probs=False)):
+        for crit in (CRITERIA, CRITERIA.lazy(), None):
+            together = select_all_candidates(frame, crit, list(TARGETS), top=2)
+            assert list(together) == list(TARGETS)
+            for target in TARGETS:
+                alone = select_candidates(frame, crit, target, top=2)
+                assert together[target].equals(alone), target
+
+
+def test_target_gaps_keep_criteria_order() -> None:
+    """A firm's gap texts follow its criteria rows (shortfalls first), run after run."""
+    crit = pl.concat([CRITERIA] * 3).with_columns(
+        pl.Series("criterion_id", [f"SP-{i}" for i in range(15)]),
+        pl.Series("gap_text", [f"缺口{i}" for i in range(15)]),
+        pl.Series("status", ["unmet"] * 15),
+        pl.Series("pack", ["specialized-2022"] * 15),
+    )
+    for _ in range(3):
+        out = select_candidates(scores(), crit, "specialized")
+        text = out.filter(pl.col("uscc") == "U2")["gap_text_target"].item()
+        want = [f"缺口{i}" for i in range(15) if crit["uscc"][i] == "U2"]
+        assert text.split("；") == want
