@@ -15,6 +15,7 @@ from dataclasses import dataclass, is_dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from tiering.codes import districts, industries
@@ -131,6 +132,9 @@ def _tier_columns(tiers: pl.DataFrame) -> pl.DataFrame:
     tiers = tiers.with_columns(pl.col("pack", "tier").cast(pl.String))
     if tiers.height <= _SMALL_TIER_ROWS:
         return _tier_columns_small(tiers, stats)
+    blocks = _pack_blocks(tiers)
+    if blocks is not None:
+        return _tier_columns_blocks(blocks, stats)
     verdicts = tiers.group_by("uscc", maintain_order=True).agg(
         pl.struct("pack", "tier", *stats).alias("verdicts")
     )
@@ -145,6 +149,65 @@ def _tier_columns(tiers: pl.DataFrame) -> pl.DataFrame:
         if sub.height:
             wide = wide.join(sub, on="uscc", how="left")
     return wide.join(verdicts, on="uscc", how="left")
+
+
+def _pack_blocks(tiers: pl.DataFrame) -> list[pl.DataFrame] | None:
+    """The engine's tiers frame as its per-pack blocks, or None when it is not laid out so.
+
+    ``Assessment.tiers`` concatenates one block per pack, each with every firm in the same order
+    and one ``tier`` throughout; checked here (runs of ``pack``, equal ``uscc`` columns) so any
+    other frame takes the general path.
+    """
+    runs = tiers["pack"].rle().struct.unnest()
+    if runs.height < 1 or runs["len"].n_unique() != 1:
+        return None
+    n = int(runs["len"][0])
+    if n * runs.height != tiers.height:
+        return None
+    if runs["value"].null_count() or runs["value"].n_unique() != runs.height:
+        return None
+    blocks = [tiers.slice(i * n, n) for i in range(runs.height)]
+    first = blocks[0]["uscc"]
+    if first.null_count() or first.n_unique() != n:
+        return None
+    for b in blocks:
+        if not b["uscc"].equals(first) or b["tier"].n_unique() != 1:
+            return None
+    return blocks
+
+
+def _tier_columns_blocks(blocks: list[pl.DataFrame], stats: list[str]) -> pl.DataFrame:
+    """:func:`_tier_columns` from the per-pack blocks: columns side by side instead of a
+    group-by over every firm × pack row and a join per tier (~4 s less at 1 M firms).
+
+    Same columns, dtypes and rows (in the blocks' firm order): a firm's ``verdicts`` list its
+    packs in block order; ``<tier>_*`` come from the first block of that tier.
+    """
+    out = blocks[0].select("uscc")
+    firsts: dict[str, pl.DataFrame] = {}
+    for b in blocks:
+        tier = b["tier"][0]
+        if tier is not None and tier not in firsts:
+            firsts[tier] = b
+    cols: list[pl.Series] = []
+    for tier in TIERS:
+        if tier in firsts:
+            b = firsts[tier]
+            cols.append(b["pack"].alias(f"{tier}_pack"))
+            cols += [b[s].alias(f"{tier}_{s}") for s in stats]
+    # firm i's packs sit at rows p·n + i: gather them firm-major and cut into lists of P
+    # (``concat_list`` of struct columns is ~30x slower)
+    n, k = out.height, len(blocks)
+    firm_major = np.arange(n * k, dtype=np.uint32).reshape(k, n).T.ravel()
+    verdicts = (
+        pl.concat([b.select(pl.struct("pack", "tier", *stats)) for b in blocks])
+        .to_series()
+        .gather(firm_major)
+        .reshape((n, k))
+        .arr.to_list()
+        .alias("verdicts")
+    )
+    return out.hstack([*cols, verdicts])
 
 
 def _tier_columns_small(tiers: pl.DataFrame, stats: list[str]) -> pl.DataFrame:
@@ -578,19 +641,22 @@ def assemble_scores(
     inds = industries().select(
         pl.col("code").alias("industry"), pl.col("name").alias("industry_name"), "section"
     )
-    out = base.join(names, on="district", how="left").join(inds, on="industry", how="left")
+    out = base.join(names, on="district", how="left", maintain_order="left").join(
+        inds, on="industry", how="left", maintain_order="left"
+    )
+    aligned = out["uscc"].null_count() == 0 and out["uscc"].n_unique() == out.height
     firm_cols = [c for c in (*_FIRM_FIELDS, *FLAG_COLUMNS) if c in firms.columns]
     firm_cols += [
         c
         for c in firms.columns
         if c not in firm_cols and c != "uscc" and c not in out.columns and c not in ident
     ]
-    out = out.join(firms.select("uscc", *firm_cols), on="uscc", how="left")
-    out = out.join(_tier_columns(tiers), on="uscc", how="left")
-    out = out.join(gaps, on="uscc", how="left")
+    out = _left_join(out, firms.select("uscc", *firm_cols), aligned)
+    out = _left_join(out, _tier_columns(tiers), aligned)
+    out = _left_join(out, gaps, aligned)
     if predictions is not None:
         extra = [c for c in predictions.columns if c != "uscc" and c not in out.columns]
-        out = out.join(predictions.select("uscc", *extra), on="uscc", how="left")
+        out = _left_join(out, predictions.select("uscc", *extra), aligned)
         p_next = [
             pl.when(pl.col("next_tier") == t).then(pl.col(f"p_{t}"))
             for t in TIERS
@@ -598,7 +664,25 @@ def assemble_scores(
         ]
         if p_next and "next_tier" in out.columns:
             out = out.with_columns(pl.coalesce(p_next).alias("p_next_tier"))
-    out = out.join(offsets, on="uscc", how="left").with_columns(
-        pl.col("criteria_count").fill_null(0)
-    )
+    out = _left_join(out, offsets, aligned).with_columns(pl.col("criteria_count").fill_null(0))
+    if out["uscc"].is_sorted():  # the batch's frame is in uscc order already
+        return out
     return out.sort("uscc", maintain_order=True)
+
+
+def _left_join(out: pl.DataFrame, right: pl.DataFrame, aligned: bool) -> pl.DataFrame:
+    """``out`` left-joined with ``right`` on ``uscc``, in ``out``'s row order.
+
+    When ``right`` holds exactly ``out``'s firms in the same order (the batch's per-firm frames
+    all come from the rules' wide frame) its columns are stacked as they are: the join would
+    gather every column, nested ``gaps`` and ``verdicts`` included (~5 s at 1 M firms).
+    ``aligned``: ``out``'s usccs are unique and not null.
+    """
+    if (
+        aligned
+        and right.height == out.height
+        and not set(right.columns).intersection(out.columns) - {"uscc"}
+        and right["uscc"].equals(out["uscc"])
+    ):
+        return out.hstack(right.drop("uscc").get_columns())
+    return out.join(right, on="uscc", how="left", maintain_order="left")
