@@ -355,7 +355,8 @@ class CriteriaWritten:
 
 
 def _gap_rows(assessment: Any, wide: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
-    """Open criteria (with the rules' gap text) of EL and of each firm's next-tier pack only.
+    """Open criteria (with the rules' gap text) of EL and of each firm's next-tier pack only,
+    grouped by firm in ``wide``'s order.
 
     The engine's gap text is the costly part of the long criteria frame, so it is produced for
     these rows alone: per pack, on the firms whose next tier that pack decides.
@@ -367,10 +368,20 @@ def _gap_rows(assessment: Any, wide: pl.DataFrame, packs: pl.DataFrame) -> pl.Da
         sub = wide.filter(mask)
         if sub.height:
             parts.append(replace(assessment, wide=sub).criteria_lazy(packs=[pid]))
-    return (
+    rows = (
         pl.concat(parts, how="vertical")
         .filter(pl.col("status").cast(pl.String).is_in(GAP_STATUSES))
         .collect()
+    )
+    if wide["uscc"].n_unique() != wide.height:
+        return rows
+    # firms in ``wide``'s order (each firm's rows keep theirs): the gaps then line up with the
+    # batch's other per-firm frames and ``assemble_scores`` stacks them instead of joining
+    pos = wide.select("uscc", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_pos"))
+    return (
+        rows.join(pos, on="uscc", how="left", maintain_order="left")
+        .sort("_pos", maintain_order=True)
+        .drop("_pos")
     )
 
 

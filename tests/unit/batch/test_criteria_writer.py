@@ -59,6 +59,10 @@ def test_written_file_offsets_and_gaps_equal_the_engine_path(assessment, tmp_pat
         replace(a, wide=a.wide).criteria.sort("uscc", maintain_order=True), packs
     )
     assert_frame_equal(written.gaps, want_gaps, check_row_order=False)
+    # gaps come in the wide frame's firm order (so the scores can stack them)
+    pos = dict(zip(a.wide["uscc"], range(a.wide.height), strict=True))
+    order = [pos[u] for u in written.gaps["uscc"]]
+    assert order == sorted(order)
 
 
 def test_row_major_keeps_nulls_and_nan_apart() -> None:
