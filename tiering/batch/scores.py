@@ -11,6 +11,7 @@ each firm at its own contiguous rows (``criteria_offset``, ``criteria_count``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, is_dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -575,9 +576,13 @@ def write_criteria(
         raise ValueError("no firms to write criteria for")
     cols = _criteria_columns(assessment)
     k = cols.k
-    offsets, gaps = [], []
+    offsets: list[pl.DataFrame] = []
+    gaps: list[Future[pl.DataFrame]] = []
     rows = 0
     appender = _ParquetAppender(path, row_group_rows)
+    # the gaps of a chunk are worked out in a second thread while the next chunk is built:
+    # polars and numpy release the GIL, and neither keeps both cores busy on its own
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="criteria-gaps")
     try:
         for start in range(0, wide.height, chunk_firms):
             part = wide.slice(start, chunk_firms)
@@ -594,12 +599,18 @@ def write_criteria(
                     pl.lit(k, pl.Int64).alias("criteria_count"),
                 )
             )
-            gaps.append(gaps_from_rows(_gap_rows(assessment, part, packs)))
+            gaps.append(pool.submit(_chunk_gaps, assessment, part, packs))
+        gap_frames = [g.result() for g in gaps]
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         appender.close()
     if rows != k * wide.height:
         raise AssertionError(f"criteria rows {rows} != {k} criteria × {wide.height} firms")
-    return CriteriaWritten(pl.concat(offsets), pl.concat(gaps), rows)
+    return CriteriaWritten(pl.concat(offsets), pl.concat(gap_frames), rows)
+
+
+def _chunk_gaps(assessment: Any, part: pl.DataFrame, packs: pl.DataFrame) -> pl.DataFrame:
+    return gaps_from_rows(_gap_rows(assessment, part, packs))
 
 
 def build_scores(
