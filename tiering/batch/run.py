@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from tiering.batch.stages import ModelOutput, Stages, input_files, pack_versions
 from tiering.batch.summary import StageProgress
 from tiering.errors import TieringError
 from tiering.store.criteria_index import ROW_GROUP_ROWS
+from tiering.store.publish import compact_rows
 
 __all__ = ["BatchError", "RunResult", "run_batch"]
 
@@ -197,6 +199,9 @@ def run_batch(
             if predictions is not None:
                 per_firm["predictions"] = predictions.height
             m.reconcile(per_firm)
+            # the store's rows are built while the folder is written (polars releases the GIL;
+            # the folder's files are mostly encoding and Excel); published only once complete
+            rows = _Background(compact_rows, scores, run_id) if store is not None else None
             _write_outputs(tmp, m, scores, written.rows, tiers, quarantine, report, candidates_top)
         run_dir = runs_dir / run_id
 
@@ -205,9 +210,34 @@ def run_batch(
             if store is not None:
                 t0 = dt.datetime.now()
                 store.upgrade()
-                store.publish_run(run_dir, scores=scores)
+                store.publish_run(run_dir, scores=scores, rows=rows.result() if rows else None)
                 published, seconds = True, (dt.datetime.now() - t0).total_seconds()
     return RunResult(run_id, run_dir, m.to_dict(), scores, published, seconds)
+
+
+class _Background:
+    """``fn(*args)`` in a daemon thread; ``result()`` waits for it and re-raises its failure.
+
+    Daemon and unjoined: when the run fails before publishing, the result is never asked for.
+    """
+
+    def __init__(self, fn: Any, *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Any, args: tuple[Any, ...]) -> None:
+        try:
+            self._value = fn(*args)
+        except BaseException as exc:  # re-raised by result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def _write_outputs(

@@ -290,14 +290,18 @@ def _manifest(run_dir: Path) -> tuple[dict[str, Any], str]:
 
 
 def publish_run(
-    conn: Connection, run_dir: Path | str, scores: pl.DataFrame | None = None
+    conn: Connection,
+    run_dir: Path | str,
+    scores: pl.DataFrame | None = None,
+    rows: pl.DataFrame | None = None,
 ) -> PublishResult:
     """Publish ``run_dir`` on ``conn`` (the caller owns the transaction).
 
     Publishing the same folder again is a no-op (``changed=False``); a different folder claiming
     the same run id raises ``StoreError``. ``scores`` is the folder's ``scores.parquet`` frame
-    when the caller still holds it (the batch that just wrote it), saving the re-read; the
-    folder's manifest decides everything else.
+    when the caller still holds it (the batch that just wrote it), saving the re-read; ``rows``
+    its ``compact_rows`` when already built (the batch builds them while writing the folder).
+    The folder's manifest decides everything else.
     """
     run_dir = Path(run_dir).resolve()
     manifest, sha = _manifest(run_dir)
@@ -337,7 +341,11 @@ def publish_run(
             packs=json.dumps(sorted(manifest.get("packs", {})), ensure_ascii=False),
         )
     )
-    _bulk_insert_firms(conn, compact_rows(scores, run_id))
+    if rows is None:
+        rows = compact_rows(scores, run_id)
+    elif rows.height != scores.height or (rows["run_id"] != run_id).any():
+        raise ValueError(f"rows given for publishing are not the compact rows of run {run_id}")
+    _bulk_insert_firms(conn, rows)
     qrows = quarantine_rows(quarantine, run_id)
     if qrows:
         conn.execute(insert(QuarantineSummary), qrows)

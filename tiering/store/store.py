@@ -82,13 +82,19 @@ class Store:
         self.engine.dispose()
 
     # -- runs -------------------------------------------------------------------------------
-    def publish_run(self, run_dir: Path | str, scores: pl.DataFrame | None = None) -> PublishResult:
+    def publish_run(
+        self,
+        run_dir: Path | str,
+        scores: pl.DataFrame | None = None,
+        rows: pl.DataFrame | None = None,
+    ) -> PublishResult:
         """Publish a complete run folder in one transaction; publishing it again changes nothing.
 
-        ``scores``: the folder's ``scores.parquet`` frame, when the caller still holds it.
+        ``scores``: the folder's ``scores.parquet`` frame, when the caller still holds it;
+        ``rows``: its ``publish.compact_rows``, when already built.
         """
         with self.engine.begin() as conn:
-            return publish_run(conn, run_dir, scores)
+            return publish_run(conn, run_dir, scores, rows)
 
     def runs(self, limit: int | None = None) -> list[RunInfo]:
         """Published runs, newest first."""

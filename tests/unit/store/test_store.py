@@ -264,3 +264,19 @@ def test_expand_detail_reads_text_and_bytes_alike() -> None:
     assert want["gaps_text"] == "成立时间差 1 年"
     for raw in (text.encode(), bytearray(text.encode()), memoryview(text.encode())):
         assert expand_detail({"uscc": "X", "detail": raw}) == want
+
+
+def test_prebuilt_rows_must_be_the_run_s(store: Store, tmp_path: Path) -> None:
+    """Rows built ahead (the batch builds them while writing the folder) publish as the scores
+    would; rows of another run are refused and nothing is published."""
+    import polars as pl
+
+    from tiering.store.publish import compact_rows
+
+    run_dir = make_run_dir(tmp_path / "runs", "r1", usccs(3))
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    with pytest.raises(ValueError, match="r1"):
+        store.publish_run(run_dir, scores=scores, rows=compact_rows(scores, "other"))
+    assert table_counts(store) == (0, 0, 0)
+    store.publish_run(run_dir, scores=scores, rows=compact_rows(scores, "r1"))
+    assert table_counts(store) == (1, 3, 2)
