@@ -236,9 +236,15 @@ def _prefetched(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
 
 def _bulk_insert_firms(conn: Connection, frame: pl.DataFrame) -> None:
     """Load a run's rows; into an empty table with the secondary indexes built afterwards (one
-    sorted build instead of ~1 M random index updates — DDL is transactional on both back ends)."""
+    sorted build instead of ~1 M random index updates — DDL is transactional on both back ends).
+
+    Not on SQLite: there each ``CREATE INDEX`` rescans the whole ~1.3 GB table, while the rows
+    come in uscc order and the other indexed columns have a handful of values, so keeping the
+    indexes while loading touches only a few hot pages (measured at 1 M firms: ~2–3 s less).
+    """
     empty = conn.execute(select(FirmResult.run_id).limit(1)).first() is None
-    indexes = list(FirmResult.__table__.indexes) if empty else []
+    rebuild = empty and conn.dialect.name != "sqlite"
+    indexes = list(FirmResult.__table__.indexes) if rebuild else []
     for index in indexes:
         index.drop(conn)
     _load(conn, frame)

@@ -280,3 +280,10 @@ def test_prebuilt_rows_must_be_the_run_s(store: Store, tmp_path: Path) -> None:
     assert table_counts(store) == (0, 0, 0)
     store.publish_run(run_dir, scores=scores, rows=compact_rows(scores, "r1"))
     assert table_counts(store) == (1, 3, 2)
+
+
+def test_indexes_are_in_place_after_publishing(store: Store, tmp_path: Path) -> None:
+    store.publish_run(make_run_dir(tmp_path / "runs", "r1", usccs(3)))
+    store.publish_run(make_run_dir(tmp_path / "runs", "r2", usccs(3)))
+    names = {i["name"] for i in inspect(store.engine).get_indexes("firm_results")}
+    assert {i.name for i in FirmResult.__table__.indexes} <= names
