@@ -3,7 +3,8 @@
 Why this shape: the bureau's yearly list must be reproducible (same inputs → same scores, input
 hashes and rule/model versions in the manifest), complete (counts reconcile, asserted before the
 folder becomes visible) and safe (a failure anywhere leaves the last published run serving —
-see ``runfolder.building``). The store is written last and in one transaction.
+see ``runfolder.building``). The store is written in one transaction, committed last: its rows
+load while the folder's files are written (``StagedPublish``) and commit once the folder is in place.
 
 Run folder ``RUNS/<run_id>/``: ``scores.parquet`` (one row per firm), ``criteria.parquet`` (one
 row per firm × pack × criterion, sorted by uscc, small row groups for look-ups), ``tiers.parquet``,
@@ -14,9 +15,9 @@ row per firm × pack × criterion, sorted by uscc, small row groups for look-ups
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,70 +175,63 @@ def run_batch(
             "tier_rows": tiers.height,
             "quarantine_reasons": quarantine.height,
         }
-        with bar.step("写出运行目录"), building(runs_dir, run_id) as tmp:
-            with m.stage("criteria"):
-                written = write_criteria(
-                    assessment,
-                    tmp / "criteria.parquet",
-                    next_packs(tiers, firms),
-                    ROW_GROUP_ROWS,
+        staged: Any = None  # the store load running while the folder is written
+        try:
+            with bar.step("写出运行目录"), building(runs_dir, run_id) as tmp:
+                with m.stage("criteria"):
+                    written = write_criteria(
+                        assessment,
+                        tmp / "criteria.parquet",
+                        next_packs(tiers, firms),
+                        ROW_GROUP_ROWS,
+                    )
+                del assessment  # the rules' wide frame: ~2 GB at 1 M firms
+                with m.stage("assemble"):
+                    scores = assemble_scores(
+                        frame, tiers, firms, predictions, written.offsets, written.gaps
+                    )
+                n_frame = frame.height
+                del frame
+                m.counts["criteria_rows"] = written.rows
+                per_firm = {
+                    "frame": n_frame,
+                    "rule_firms": firms.height,
+                    "criteria_firms": written.offsets.height,
+                    "scores": scores.height,
+                }
+                if predictions is not None:
+                    per_firm["predictions"] = predictions.height
+                m.reconcile(per_firm)
+                # the store's rows are built and loaded while the folder is written (polars and
+                # SQLite release the GIL; the folder's files are mostly encoding and Excel) and
+                # committed only once the folder is complete (see ``StagedPublish``)
+                if store is not None and hasattr(store, "stage_publish"):
+                    staged = store.stage_publish(
+                        run_id,
+                        functools.partial(compact_rows, scores, run_id),
+                        as_of=as_of,
+                        created_at=created,
+                    )
+                _write_outputs(
+                    tmp, m, scores, written.rows, tiers, quarantine, report, candidates_top
                 )
-            del assessment  # the rules' wide frame: ~2 GB at 1 M firms
-            with m.stage("assemble"):
-                scores = assemble_scores(
-                    frame, tiers, firms, predictions, written.offsets, written.gaps
-                )
-            n_frame = frame.height
-            del frame
-            m.counts["criteria_rows"] = written.rows
-            per_firm = {
-                "frame": n_frame,
-                "rule_firms": firms.height,
-                "criteria_firms": written.offsets.height,
-                "scores": scores.height,
-            }
-            if predictions is not None:
-                per_firm["predictions"] = predictions.height
-            m.reconcile(per_firm)
-            # the store's rows are built while the folder is written (polars releases the GIL;
-            # the folder's files are mostly encoding and Excel); published only once complete
-            rows = _Background(compact_rows, scores, run_id) if store is not None else None
-            _write_outputs(tmp, m, scores, written.rows, tiers, quarantine, report, candidates_top)
+        except BaseException:
+            if staged is not None:
+                staged.abort()  # nothing was committed; the last run keeps serving
+            raise
         run_dir = runs_dir / run_id
 
         published, seconds = False, None
         with bar.step("发布到数据库"):
             if store is not None:
-                t0 = dt.datetime.now()
-                store.upgrade()
-                store.publish_run(run_dir, scores=scores, rows=rows.result() if rows else None)
+                t0 = dt.datetime.now()  # from the folder's completion: the load ran before
+                if staged is not None:
+                    staged.complete(run_dir)
+                else:
+                    store.upgrade()
+                    store.publish_run(run_dir, scores=scores)
                 published, seconds = True, (dt.datetime.now() - t0).total_seconds()
     return RunResult(run_id, run_dir, m.to_dict(), scores, published, seconds)
-
-
-class _Background:
-    """``fn(*args)`` in a daemon thread; ``result()`` waits for it and re-raises its failure.
-
-    Daemon and unjoined: when the run fails before publishing, the result is never asked for.
-    """
-
-    def __init__(self, fn: Any, *args: Any) -> None:
-        self._value: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Any, args: tuple[Any, ...]) -> None:
-        try:
-            self._value = fn(*args)
-        except BaseException as exc:  # re-raised by result()
-            self._error = exc
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._value
 
 
 def _write_outputs(

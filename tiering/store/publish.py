@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, select, update
 
 from tiering.errors import TieringError
 from tiering.store.models import DETAIL_FIELDS, FirmResult, QuarantineSummary, Run
@@ -34,9 +34,11 @@ __all__ = [
     "PublishResult",
     "StoreError",
     "compact_rows",
+    "finish_staged",
     "firm_rows",
     "publish_run",
     "quarantine_rows",
+    "stage_run",
 ]
 
 FIRM_COLUMNS: tuple[str, ...] = tuple(c.name for c in FirmResult.__table__.columns)
@@ -328,23 +330,10 @@ def publish_run(
         scores = pl.read_parquet(run_dir / "scores.parquet")
     qpath = run_dir / "quarantine.parquet"
     quarantine = pl.read_parquet(qpath) if qpath.is_file() else None
-    counts = manifest.get("counts", {})
     seq = conn.execute(select(func.coalesce(func.max(Run.seq), 0))).scalar_one() + 1
     conn.execute(
         insert(Run).values(
-            run_id=run_id,
-            seq=seq,
-            as_of=dt.date.fromisoformat(manifest["as_of"]),
-            created_at=dt.datetime.fromisoformat(manifest["created_at"]),
-            published_at=dt.datetime.now(dt.UTC),
-            run_dir=str(run_dir),
-            manifest_sha256=sha,
-            manifest_json=json.dumps(manifest, ensure_ascii=False),
-            n_firms_in=int(counts.get("firms_in", scores.height)),
-            n_quarantined=int(counts.get("firms_quarantined", 0)),
-            n_scored=int(counts.get("scored", scores.height)),
-            models_used=bool(manifest.get("models", {}).get("used", False)),
-            packs=json.dumps(sorted(manifest.get("packs", {})), ensure_ascii=False),
+            run_id=run_id, seq=seq, **_run_values(manifest, sha, run_dir, scores.height)
         )
     )
     if rows is None:
@@ -356,3 +345,84 @@ def publish_run(
     if qrows:
         conn.execute(insert(QuarantineSummary), qrows)
     return PublishResult(run_id, True, scores.height)
+
+
+def _run_values(manifest: dict[str, Any], sha: str, run_dir: Path, n_firms: int) -> dict[str, Any]:
+    """The ``runs`` row of a complete folder (all but ``run_id`` and ``seq``)."""
+    counts = manifest.get("counts", {})
+    return {
+        "as_of": dt.date.fromisoformat(manifest["as_of"]),
+        "created_at": dt.datetime.fromisoformat(manifest["created_at"]),
+        "published_at": dt.datetime.now(dt.UTC),
+        "run_dir": str(run_dir),
+        "manifest_sha256": sha,
+        "manifest_json": json.dumps(manifest, ensure_ascii=False),
+        "n_firms_in": int(counts.get("firms_in", n_firms)),
+        "n_quarantined": int(counts.get("firms_quarantined", 0)),
+        "n_scored": int(counts.get("scored", n_firms)),
+        "models_used": bool(manifest.get("models", {}).get("used", False)),
+        "packs": json.dumps(sorted(manifest.get("packs", {})), ensure_ascii=False),
+    }
+
+
+_STAGED = ""
+"""``manifest_sha256`` of a run row whose folder is not complete yet (never committed so)."""
+
+
+def stage_run(
+    conn: Connection, run_id: str, rows: pl.DataFrame, *, as_of: dt.date, created_at: dt.datetime
+) -> bool:
+    """First half of publishing a run whose folder is still being written, in ``conn``'s open
+    transaction: a provisional ``runs`` row (the firm rows' foreign key) and the firm rows.
+
+    Why: loading a million rows is most of publishing; doing it while the folder's other files
+    are written overlaps the two. Nothing is visible before :func:`finish_staged` fills in the
+    run row from the complete folder's manifest and the caller commits; a failure in between
+    rolls back. False (nothing done) when ``run_id`` is already in the store: ``publish_run``
+    then decides, as for any folder.
+    """
+    if conn.execute(select(Run.run_id).where(Run.run_id == run_id)).first() is not None:
+        return False
+    if (rows["run_id"] != run_id).any():
+        raise ValueError(f"rows given for staging are not the compact rows of run {run_id}")
+    seq = conn.execute(select(func.coalesce(func.max(Run.seq), 0))).scalar_one() + 1
+    conn.execute(
+        insert(Run).values(
+            run_id=run_id,
+            seq=seq,
+            as_of=as_of,
+            created_at=created_at,
+            published_at=dt.datetime.now(dt.UTC),
+            run_dir="",
+            manifest_sha256=_STAGED,
+            manifest_json="{}",
+            n_firms_in=rows.height,
+            n_quarantined=0,
+            n_scored=rows.height,
+            models_used=False,
+            packs="[]",
+        )
+    )
+    _bulk_insert_firms(conn, rows)
+    return True
+
+
+def finish_staged(conn: Connection, run_dir: Path | str, n_firms: int) -> PublishResult:
+    """Second half of :func:`stage_run`: the complete folder's manifest fills in the run row
+    (exactly as ``publish_run`` writes it) and its quarantine summary is added."""
+    run_dir = Path(run_dir).resolve()
+    manifest, sha = _manifest(run_dir)
+    run_id = str(manifest["run_id"])
+    staged = conn.execute(select(Run.manifest_sha256).where(Run.run_id == run_id)).scalar()
+    if staged != _STAGED:
+        raise StoreError(f"运行 {run_id} 未暂存，不能完成发布", field="run_id", value=run_id)
+    conn.execute(
+        update(Run)
+        .where(Run.run_id == run_id)
+        .values(**_run_values(manifest, sha, run_dir, n_firms))
+    )
+    qpath = run_dir / "quarantine.parquet"
+    qrows = quarantine_rows(pl.read_parquet(qpath) if qpath.is_file() else None, run_id)
+    if qrows:
+        conn.execute(insert(QuarantineSummary), qrows)
+    return PublishResult(run_id, True, n_firms)

@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -95,6 +95,18 @@ class Store:
         """
         with self.engine.begin() as conn:
             return publish_run(conn, run_dir, scores, rows)
+
+    def stage_publish(
+        self,
+        run_id: str,
+        build_rows: Callable[[], pl.DataFrame],
+        *,
+        as_of: dt.date,
+        created_at: dt.datetime,
+    ) -> StagedPublish:
+        """Start publishing ``run_id`` while its folder is still being written (see
+        :class:`StagedPublish`); ``build_rows`` gives its ``publish.compact_rows``."""
+        return StagedPublish(self, run_id, build_rows, as_of=as_of, created_at=created_at)
 
     def runs(self, limit: int | None = None) -> list[RunInfo]:
         """Published runs, newest first."""
@@ -350,3 +362,77 @@ class Store:
             stmt = stmt.where(AuditLog.principal_id == principal_id)
         with self.engine.connect() as conn:
             return [AuditEntry.from_row(r) for r in conn.execute(stmt)]
+
+
+class _Aborted(Exception):
+    """The run failed before its folder was complete: roll the staged rows back."""
+
+
+class StagedPublish:
+    """A run's firm rows loaded in one background transaction that commits only after
+    :meth:`complete` is given the finished folder.
+
+    Why: loading ~1 M rows is most of publishing a batch, and it needs only the scores, which
+    exist before the run folder's other files are written; the load overlaps with that writing.
+    The invariant of ``Store.publish_run`` holds: nothing is visible until the folder is
+    complete (``complete`` runs after ``runfolder.building`` renamed it into place), and a failure
+    anywhere — the caller's (:meth:`abort`) or the load's — rolls everything back, so the last
+    published run keeps serving. The connection lives in the worker thread only.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        build_rows: Callable[[], pl.DataFrame],
+        *,
+        as_of: dt.date,
+        created_at: dt.datetime,
+    ) -> None:
+        import queue
+        import threading
+
+        self.run_id = run_id
+        self._store, self._build_rows = store, build_rows
+        self._as_of, self._created_at = as_of, created_at
+        self._go: queue.Queue[Path | None] = queue.Queue()
+        self._result: PublishResult | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="staged-publish", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        from tiering.store.publish import finish_staged, stage_run
+
+        try:
+            self._store.upgrade()
+            rows = self._build_rows()
+            with self._store.engine.begin() as conn:
+                staged = stage_run(
+                    conn, self.run_id, rows, as_of=self._as_of, created_at=self._created_at
+                )
+                run_dir = self._go.get()
+                if run_dir is None:
+                    raise _Aborted
+                if staged:
+                    self._result = finish_staged(conn, run_dir, rows.height)
+                else:  # already in the store: publishing decides (no-op or refusal)
+                    self._result = publish_run(conn, run_dir)
+        except _Aborted:
+            pass
+        except BaseException as exc:  # re-raised by complete()
+            self._error = exc
+
+    def complete(self, run_dir: Path | str) -> PublishResult:
+        """Finish with the complete ``run_dir`` and commit; re-raises the load's failure."""
+        self._go.put(Path(run_dir))
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def abort(self) -> None:
+        """Roll back (the run failed before its folder was complete)."""
+        self._go.put(None)
+        self._thread.join()

@@ -287,3 +287,64 @@ def test_indexes_are_in_place_after_publishing(store: Store, tmp_path: Path) -> 
     store.publish_run(make_run_dir(tmp_path / "runs", "r2", usccs(3)))
     names = {i["name"] for i in inspect(store.engine).get_indexes("firm_results")}
     assert {i.name for i in FirmResult.__table__.indexes} <= names
+
+
+def _staged(store: Store, run_dir: Path, run_id: str):
+    import datetime as dt
+
+    import polars as pl
+
+    from tiering.store.publish import compact_rows
+
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    return store.stage_publish(
+        run_id,
+        lambda: compact_rows(scores, run_id),
+        as_of=dt.date(2025, 6, 30),
+        created_at=dt.datetime(2025, 7, 1, tzinfo=dt.UTC),
+    )
+
+
+def test_staged_publish_equals_publishing_the_folder(store: Store, tmp_path: Path) -> None:
+    """Rows loaded while the folder is written, committed on completion: the store then holds
+    exactly what publishing the complete folder gives."""
+    ids = usccs(4)
+    run_dir = make_run_dir(tmp_path / "runs", "r1", ids)
+    result = _staged(store, run_dir, "r1").complete(run_dir)
+    assert result.changed and result.n_firms == 4
+    plain = Store(f"sqlite:///{tmp_path / 'plain.db'}", settings=store.settings)
+    plain.upgrade()
+    plain.publish_run(run_dir)
+    for a, b in ((store.latest_run(), plain.latest_run()),):
+        assert a is not None and b is not None
+        assert {**a.as_dict(), "published_at": None} == {**b.as_dict(), "published_at": None}
+    for u in ids:
+        assert store.firm_result(u) == plain.firm_result(u)
+    assert store.quarantine_summary() == plain.quarantine_summary()
+    again = _staged(store, run_dir, "r1").complete(run_dir)  # already published: a no-op
+    assert not again.changed
+    plain.dispose()
+
+
+def test_aborted_or_failed_staging_leaves_the_last_run_serving(
+    store: Store, tmp_path: Path
+) -> None:
+    first = make_run_dir(tmp_path / "runs", "r1", usccs(3))
+    store.publish_run(first)
+    second = make_run_dir(tmp_path / "runs", "r2", usccs(3, start=10))
+    _staged(store, second, "r2").abort()
+    assert store.latest_run().run_id == "r1"  # type: ignore[union-attr]
+    assert table_counts(store)[1] == 3
+
+    def broken() -> None:
+        raise OSError("磁盘已满（模拟）")
+
+    import datetime as dt
+
+    failing = store.stage_publish(
+        "r2", broken, as_of=dt.date(2025, 6, 30), created_at=dt.datetime(2025, 7, 1)
+    )  # type: ignore[arg-type]
+    with pytest.raises(OSError, match="模拟"):
+        failing.complete(second)
+    assert store.latest_run().run_id == "r1"  # type: ignore[union-attr]
+    assert table_counts(store) == (1, 3, 2)
