@@ -448,15 +448,27 @@ def _criteria_columns(assessment: Any) -> _CriteriaColumns:
 
 def _row_major(block: pl.DataFrame) -> pl.Series:
     """The ``n × K`` numeric ``block`` read row by row: element ``i·K + j`` is column ``j`` of row
-    ``i``. Nulls stay nulls and NaN stays NaN (the null mask is carried separately)."""
-    import numpy as np
+    ``i``. Nulls stay nulls and NaN stays NaN (the null mask is carried separately).
+
+    Each column is written into its strided slot of one C-order matrix (cheaper than polars'
+    column-major ``to_numpy`` followed by a transposing copy).
+    """
     import pyarrow as pa
 
-    vals = np.ascontiguousarray(block.select(pl.all().fill_null(0)).to_numpy()).ravel()
-    mask = None
-    if any(block.null_count().row(0)):
-        mask = np.ascontiguousarray(block.select(pl.all().is_null()).to_numpy()).ravel()
-    out = pl.from_arrow(pa.array(vals, mask=mask))
+    n, k = block.height, block.width
+    vals: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    for j, col in enumerate(block.iter_columns()):
+        v = col.fill_null(0).to_numpy()
+        if vals is None:
+            vals = np.empty((n, k), dtype=v.dtype)
+        vals[:, j] = v
+        if col.null_count():
+            if mask is None:
+                mask = np.zeros((n, k), dtype=bool)
+            mask[:, j] = col.is_null().to_numpy()
+    assert vals is not None
+    out = pl.from_arrow(pa.array(vals.ravel(), mask=None if mask is None else mask.ravel()))
     assert isinstance(out, pl.Series)
     return out
 
@@ -466,8 +478,6 @@ def _firm_major_chunk(cols: _CriteriaColumns, part: pl.DataFrame) -> pl.DataFram
 
     Same columns, dtypes and row order as ``_firm_major`` of ``criteria_lazy`` on ``part``.
     """
-    import numpy as np
-
     from tiering.compile import STATUS, UNIT
     from tiering.engine import _size_fact_exprs, criterion_enum, pack_enum
 
