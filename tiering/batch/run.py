@@ -15,7 +15,6 @@ row per firm × pack × criterion, sorted by uscc, small row groups for look-ups
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -34,7 +33,6 @@ from tiering.batch.stages import ModelOutput, Stages, input_files, pack_versions
 from tiering.batch.summary import StageProgress
 from tiering.errors import TieringError
 from tiering.store.criteria_index import ROW_GROUP_ROWS
-from tiering.store.publish import compact_rows
 
 __all__ = ["BatchError", "RunResult", "run_batch"]
 
@@ -206,12 +204,7 @@ def run_batch(
                 # SQLite release the GIL; the folder's files are mostly encoding and Excel) and
                 # committed only once the folder is complete (see ``StagedPublish``)
                 if store is not None and hasattr(store, "stage_publish"):
-                    staged = store.stage_publish(
-                        run_id,
-                        functools.partial(compact_rows, scores, run_id),
-                        as_of=as_of,
-                        created_at=created,
-                    )
+                    staged = store.stage_publish(run_id, scores, as_of=as_of, created_at=created)
                 _write_outputs(
                     tmp, m, scores, written.rows, tiers, quarantine, report, candidates_top
                 )

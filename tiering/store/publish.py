@@ -14,13 +14,14 @@ batch's budget is seconds. SQLite gets ``executemany`` over plain tuples in chun
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 from sqlalchemy import Connection, func, insert, select, update
@@ -59,6 +60,7 @@ FIRM_FIELDS: tuple[str, ...] = (*_TYPED, *DETAIL_FIELDS, "gaps_text")
 """The logical fields of a stored firm (``FirmRecord``'s fields; what ``firm_rows`` returns)."""
 _JSON_COLUMNS = ("verdicts", "probabilities", "learned_flags", "gaps", "reasons")
 _CHUNK = 50_000
+_T = TypeVar("_T")
 
 
 class StoreError(TieringError):
@@ -221,19 +223,54 @@ def _prefetched(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
     Why: SQLite's ``executemany`` releases the GIL inside each ``sqlite3_step`` (record building,
     B-tree inserts), so turning the next chunk into tuples overlaps with writing this one.
     """
+    return _prefetched_calls(
+        [functools.partial(_sqlite_tuples, frame.slice(s, _CHUNK)) for s in _starts(frame)]
+    )
+
+
+def _starts(frame: pl.DataFrame) -> range:
+    return range(0, frame.height, _CHUNK)
+
+
+def _prefetched_calls(calls: Sequence[Callable[[], _T]]) -> Iterator[_T]:
+    """Each call's result in order, the next one computed in a worker thread meanwhile."""
     from concurrent.futures import ThreadPoolExecutor
 
-    starts = list(range(0, frame.height, _CHUNK))
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending = (
-            pool.submit(lambda s: frame.slice(s, _CHUNK).rows(), starts[0]) if starts else None
-        )
-        for i in range(len(starts)):
+        pending = pool.submit(calls[0]) if calls else None
+        for i in range(len(calls)):
             assert pending is not None
-            rows = pending.result()
-            if i + 1 < len(starts):
-                pending = pool.submit(lambda s: frame.slice(s, _CHUNK).rows(), starts[i + 1])
-            yield rows
+            result = pending.result()
+            if i + 1 < len(calls):
+                pending = pool.submit(calls[i + 1])
+            yield result
+
+
+def _sqlite_tuples(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
+    """A chunk's rows as SQLite binds them; ``detail`` as UTF-8 bytes: Python then neither
+    decodes ~1 KB of mostly-Chinese JSON per firm into a str nor sqlite3 re-encodes it (~6 s of
+    35 at 1 M firms). SQLite keeps the same bytes (a BLOB in the TEXT column); ``expand_detail``
+    reads either."""
+    if "detail" in frame.columns:
+        frame = frame.with_columns(pl.col("detail").cast(pl.Binary))
+    return frame.rows()
+
+
+def _sqlite_insert(
+    conn: Connection, columns: Sequence[str], batches: Iterable[list[tuple[Any, ...]]]
+) -> None:
+    raw = conn.connection.driver_connection
+    sql = (
+        f"INSERT INTO firm_results ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' for _ in columns)})"
+    )
+    cur = raw.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute("PRAGMA cache_size=-262144")  # 256 MB of pages for the index updates
+        for rows in batches:
+            cur.executemany(sql, rows)
+    finally:
+        cur.close()
 
 
 def _bulk_insert_firms(conn: Connection, frame: pl.DataFrame) -> None:
@@ -271,19 +308,7 @@ def _load(conn: Connection, frame: pl.DataFrame) -> None:
                 copy.write(view[start : start + (1 << 22)])
         return
     if conn.dialect.name == "sqlite":
-        if "detail" in frame.columns:
-            # bound as UTF-8 bytes: Python then neither decodes ~1 KB of mostly-Chinese JSON per
-            # firm into a str nor sqlite3 re-encodes it (~6 s of 35 at 1 M firms). SQLite keeps
-            # the same bytes (as a BLOB in the TEXT column); ``expand_detail`` reads either.
-            frame = frame.with_columns(pl.col("detail").cast(pl.Binary))
-        marks = ", ".join("?" for _ in frame.columns)
-        cur = raw.cursor()  # type: ignore[union-attr]
-        try:
-            cur.execute("PRAGMA cache_size=-262144")  # 256 MB of pages for the index builds
-            for rows in _prefetched(frame):
-                cur.executemany(f"INSERT INTO firm_results ({cols}) VALUES ({marks})", rows)
-        finally:
-            cur.close()
+        _sqlite_insert(conn, frame.columns, _prefetched(frame))
         return
     for rows in _chunks(frame):  # any other dialect: portable core executemany
         conn.execute(insert(FirmResult), [dict(zip(frame.columns, r, strict=True)) for r in rows])
@@ -370,7 +395,12 @@ _STAGED = ""
 
 
 def stage_run(
-    conn: Connection, run_id: str, rows: pl.DataFrame, *, as_of: dt.date, created_at: dt.datetime
+    conn: Connection,
+    run_id: str,
+    scores: pl.DataFrame,
+    *,
+    as_of: dt.date,
+    created_at: dt.datetime,
 ) -> bool:
     """First half of publishing a run whose folder is still being written, in ``conn``'s open
     transaction: a provisional ``runs`` row (the firm rows' foreign key) and the firm rows.
@@ -379,12 +409,12 @@ def stage_run(
     are written overlaps the two. Nothing is visible before :func:`finish_staged` fills in the
     run row from the complete folder's manifest and the caller commits; a failure in between
     rolls back. False (nothing done) when ``run_id`` is already in the store: ``publish_run``
-    then decides, as for any folder.
+    then decides, as for any folder. On SQLite the compact rows are built chunk by chunk in a
+    worker thread as the load goes, so the load starts at once (the rows are row-wise: the
+    chunks' rows are the whole frame's).
     """
     if conn.execute(select(Run.run_id).where(Run.run_id == run_id)).first() is not None:
         return False
-    if (rows["run_id"] != run_id).any():
-        raise ValueError(f"rows given for staging are not the compact rows of run {run_id}")
     seq = conn.execute(select(func.coalesce(func.max(Run.seq), 0))).scalar_one() + 1
     conn.execute(
         insert(Run).values(
@@ -396,14 +426,23 @@ def stage_run(
             run_dir="",
             manifest_sha256=_STAGED,
             manifest_json="{}",
-            n_firms_in=rows.height,
+            n_firms_in=scores.height,
             n_quarantined=0,
-            n_scored=rows.height,
+            n_scored=scores.height,
             models_used=False,
             packs="[]",
         )
     )
-    _bulk_insert_firms(conn, rows)
+    if conn.dialect.name != "sqlite":
+        _bulk_insert_firms(conn, compact_rows(scores, run_id))
+        return True
+
+    def chunk(start: int) -> list[tuple[Any, ...]]:
+        return _sqlite_tuples(compact_rows(scores.slice(start, _CHUNK), run_id))
+
+    columns = [*_TYPED, "detail"]  # compact_rows' columns
+    calls = [functools.partial(chunk, start) for start in _starts(scores)]
+    _sqlite_insert(conn, columns, _prefetched_calls(calls))
     return True
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -99,14 +99,14 @@ class Store:
     def stage_publish(
         self,
         run_id: str,
-        build_rows: Callable[[], pl.DataFrame],
+        scores: pl.DataFrame,
         *,
         as_of: dt.date,
         created_at: dt.datetime,
     ) -> StagedPublish:
-        """Start publishing ``run_id`` while its folder is still being written (see
-        :class:`StagedPublish`); ``build_rows`` gives its ``publish.compact_rows``."""
-        return StagedPublish(self, run_id, build_rows, as_of=as_of, created_at=created_at)
+        """Start publishing ``run_id`` (its ``scores``) while its folder is still being written
+        (see :class:`StagedPublish`)."""
+        return StagedPublish(self, run_id, scores, as_of=as_of, created_at=created_at)
 
     def runs(self, limit: int | None = None) -> list[RunInfo]:
         """Published runs, newest first."""
@@ -384,7 +384,7 @@ class StagedPublish:
         self,
         store: Store,
         run_id: str,
-        build_rows: Callable[[], pl.DataFrame],
+        scores: pl.DataFrame,
         *,
         as_of: dt.date,
         created_at: dt.datetime,
@@ -393,7 +393,7 @@ class StagedPublish:
         import threading
 
         self.run_id = run_id
-        self._store, self._build_rows = store, build_rows
+        self._store, self._scores = store, scores
         self._as_of, self._created_at = as_of, created_at
         self._go: queue.Queue[Path | None] = queue.Queue()
         self._result: PublishResult | None = None
@@ -406,18 +406,17 @@ class StagedPublish:
 
         try:
             self._store.upgrade()
-            rows = self._build_rows()
             with self._store.engine.begin() as conn:
                 staged = stage_run(
-                    conn, self.run_id, rows, as_of=self._as_of, created_at=self._created_at
+                    conn, self.run_id, self._scores, as_of=self._as_of, created_at=self._created_at
                 )
                 run_dir = self._go.get()
                 if run_dir is None:
                     raise _Aborted
                 if staged:
-                    self._result = finish_staged(conn, run_dir, rows.height)
+                    self._result = finish_staged(conn, run_dir, self._scores.height)
                 else:  # already in the store: publishing decides (no-op or refusal)
-                    self._result = publish_run(conn, run_dir)
+                    self._result = publish_run(conn, run_dir, self._scores)
         except _Aborted:
             pass
         except BaseException as exc:  # re-raised by complete()
