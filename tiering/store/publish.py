@@ -333,7 +333,7 @@ def publish_run(
     Publishing the same folder again is a no-op (``changed=False``); a different folder claiming
     the same run id raises ``StoreError``. ``scores`` is the folder's ``scores.parquet`` frame
     when the caller still holds it (the batch that just wrote it), saving the re-read; ``rows``
-    its ``compact_rows`` when already built (the batch builds them while writing the folder).
+    its ``compact_rows`` when the caller already built them (checked against the run).
     The folder's manifest decides everything else.
     """
     run_dir = Path(run_dir).resolve()
