@@ -698,7 +698,9 @@ def assemble_scores(
             out = out.with_columns(pl.coalesce(p_next).alias("p_next_tier"))
     out = _left_join(out, offsets, aligned).with_columns(pl.col("criteria_count").fill_null(0))
     if out["uscc"].is_sorted():  # the batch's frame is in uscc order already
-        return out
+        # one chunk per column, as the sort gives: ``scores.parquet`` is then byte for byte the
+        # same file (its row groups follow the chunks)
+        return out.rechunk()
     return out.sort("uscc", maintain_order=True)
 
 

@@ -69,5 +69,6 @@ def test_assemble_aligned_equals_joined(city, monkeypatch) -> None:
         shuffled(frame), a.tiers, shuffled(a.firms), None, shuffled(offsets), shuffled(gaps)
     )
     assert aligned.height == frame.height and aligned["uscc"].is_sorted()
+    assert set(aligned.n_chunks("all")) == {1}  # as the sort leaves it: same parquet bytes
     assert aligned["gaps"].null_count() < aligned.height
     assert_frame_equal(aligned, joined)
