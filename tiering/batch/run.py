@@ -4,7 +4,8 @@ Why this shape: the bureau's yearly list must be reproducible (same inputs → s
 hashes and rule/model versions in the manifest), complete (counts reconcile, asserted before the
 folder becomes visible) and safe (a failure anywhere leaves the last published run serving —
 see ``runfolder.building``). The store is written in one transaction, committed last: its rows
-load while the folder's files are written (``StagedPublish``) and commit once the folder is in place.
+load while the folder's files are written (``StagedPublish``) and commit once the folder is in
+place.
 
 Run folder ``RUNS/<run_id>/``: ``scores.parquet`` (one row per firm), ``criteria.parquet`` (one
 row per firm × pack × criterion, sorted by uscc, small row groups for look-ups), ``tiers.parquet``,
