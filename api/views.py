@@ -35,6 +35,7 @@ __all__ = [
     "RATIO_UNITS",
     "RELATIVE_UNITS",
     "build_firm",
+    "describe_columns",
     "describe_criteria",
     "parse_json",
     "relative_gap",
@@ -103,6 +104,34 @@ def describe_criteria(rows: Iterable[Mapping[str, Any]], gaps: Any) -> list[dict
         if isinstance(g, Mapping) and g.get("text")
     }
     return describe(({k: v for k, v in r.items() if k != "gap_text"} for r in rows), texts)
+
+
+def describe_columns(
+    columns: Mapping[str, list[Any]], rows: Iterable[int], gaps: Any
+) -> list[dict[str, Any]]:
+    """:func:`describe_criteria` of rows given as column lists and row numbers (the what-if's
+    criteria): the same dicts, each built once instead of copied three times."""
+    from tiering.store.criteria_index import criterion_labels, gap_phrase
+
+    texts = {
+        (str(g.get("pack")), str(g.get("criterion_id"))): g["text"]
+        for g in parse_json(gaps, []) or []
+        if isinstance(g, Mapping) and g.get("text")
+    }
+    labels = criterion_labels()
+    keys = [k for k in columns if k != "gap_text"]
+    lists = [columns[k] for k in keys]
+    out = []
+    for i in rows:
+        row = dict(zip(keys, [col[i] for col in lists], strict=True))
+        key = (str(row.get("pack")), str(row.get("criterion_id")))
+        label = row.get("label") or labels.get(key) or key[1]
+        text = texts.get(key)
+        if text is None:
+            text = gap_phrase(label, row.get("status"), row.get("gap"), row.get("unit"))
+        row["label"], row["gap_text"] = label, text
+        out.append(row)
+    return out
 
 
 def _verdicts(raw: Any) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from api.frame_model import frame_from_rows
-from api.views import describe_criteria
+from api.views import describe_columns
 from tiering.settings import Settings
 
 __all__ = ["EngineAssessor", "MicroBatcher", "load_assessor"]
@@ -129,13 +129,14 @@ class EngineAssessor:
         frame = frame_from_rows(rows)
         assessment = self._assess(frame, as_of, application=application)
         predictions = self._predict(frame, as_of) if self._predict is not None else None
-        records, crit_by = small_records(
+        records, crit = small_records(
             frame, assessment.criteria, assessment.tiers, assessment.firms, predictions, "what-if"
         )
         out: list[Result] = []
         for row in rows:
             rec = records[row["uscc"]]
-            out.append((rec, describe_criteria(crit_by.get(row["uscc"], []), rec.get("gaps"))))
+            mine = crit.rows_by_firm.get(row["uscc"], [])
+            out.append((rec, describe_columns(crit.columns, mine, rec.get("gaps"))))
         return out
 
     def packs(self, as_of: dt.date) -> list[dict[str, Any]]:

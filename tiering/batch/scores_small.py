@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from tiering.frame import TIERS
 
-__all__ = ["small_records"]
+__all__ = ["CriteriaColumns", "small_records"]
 
 _TIER_STATS = ("verdict", "score", "score_min", "score_max", "pass_mark")
 _GAP_STATUSES = frozenset(("unmet", "unknown", "manual_review"))
@@ -80,11 +81,29 @@ def _gap_text(row: dict[str, Any], label: str | None) -> str | None:
     return text.strip()
 
 
-def _group(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def _group(rows: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:  # by uscc
     out: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         out.setdefault(r["uscc"], []).append(r)
     return out
+
+
+@dataclass(frozen=True)
+class CriteriaColumns:
+    """A small criteria frame as Python column lists, with each firm's row numbers.
+
+    Why not dicts: a 32-firm what-if batch has ~2,000 criterion rows; building a dict per row
+    here and again in the views cost more than the rules themselves. Rows are turned into dicts
+    once, by the consumer (``api.views.describe_columns``), or by :meth:`rows_of`.
+    """
+
+    columns: dict[str, list[Any]]
+    rows_by_firm: dict[str, list[int]]
+
+    def rows_of(self, uscc: str) -> list[dict[str, Any]]:
+        """One firm's criterion rows as dicts, in the engine's order."""
+        keys = list(self.columns)
+        return [{k: self.columns[k][i] for k in keys} for i in self.rows_by_firm.get(uscc, ())]
 
 
 def small_records(
@@ -94,18 +113,22 @@ def small_records(
     firms: pl.DataFrame,
     predictions: pl.DataFrame | None,
     run_id: str,
-) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]]]:
-    """``(records by uscc, criteria rows by uscc)`` of a small assessed frame.
+) -> tuple[dict[str, dict[str, Any]], CriteriaColumns]:
+    """``(records by uscc, criteria columns)`` of a small assessed frame.
 
     A record has ``tiering.store.publish.FIRM_FIELDS`` as keys, JSON columns (``verdicts``,
-    ``gaps``, ``probabilities``, ``learned_flags``, ``reasons``) as Python objects; the criteria
-    rows are each firm's in the engine's pack and criterion order (what ``sort_criteria`` keeps).
+    ``gaps``, ``probabilities``, ``learned_flags``, ``reasons``) as Python objects; each firm's
+    criteria rows are in the engine's pack and criterion order (what ``sort_criteria`` keeps).
     """
     from tiering.store.criteria_index import criterion_labels
     from tiering.store.publish import FIRM_FIELDS
 
     labels = criterion_labels()
-    crit_by = _group(criteria.to_dicts())
+    cols = {c.name: c.to_list() for c in criteria.get_columns()}
+    crit_by: dict[str, list[int]] = {}
+    for i, u in enumerate(cols["uscc"]):
+        crit_by.setdefault(u, []).append(i)
+    c_pack, c_status, c_cid = cols["pack"], cols["status"], cols["criterion_id"]
     tiers_by = _group(tiers.select("uscc", "pack", "tier", *_TIER_STATS).to_dicts())
     firm_by = {
         r["uscc"]: r
@@ -158,14 +181,15 @@ def small_records(
         )
         if next_pack is not None:
             gaps = []
-            for c in crit_by.get(uscc, ()):
-                if c["status"] in _GAP_STATUSES and c["pack"] in (next_pack, "EL"):
-                    label = labels.get((c["pack"], c["criterion_id"]))
+            for i in crit_by.get(uscc, ()):
+                if c_status[i] in _GAP_STATUSES and c_pack[i] in (next_pack, "EL"):
+                    c = {k: cols[k][i] for k in ("status", "gap", "unit", "gap_text") if k in cols}
+                    label = labels.get((c_pack[i], c_cid[i]))
                     gaps.append(
                         {
-                            "pack": c["pack"],
-                            "criterion_id": c["criterion_id"],
-                            "status": c["status"],
+                            "pack": c_pack[i],
+                            "criterion_id": c_cid[i],
+                            "status": c_status[i],
                             "text": _gap_text(c, label),
                         }
                     )
@@ -198,4 +222,4 @@ def small_records(
         rec["criteria_offset"] = offsets.get(uscc)
         rec["criteria_count"] = len(crit_by.get(uscc, ()))
         records[uscc] = rec
-    return records, crit_by
+    return records, CriteriaColumns(cols, crit_by)

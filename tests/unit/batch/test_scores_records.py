@@ -60,7 +60,7 @@ def test_small_records_equal_the_batch_rows(frame, n, with_models):
     sub = frame if n is None else frame.sample(n, seed=n)
     a = engine.assess(sub, AS_OF, application="new")
     predictions = _predictions(sub) if with_models else None
-    records, crit_by = small_records(sub, a.criteria, a.tiers, a.firms, predictions, "what-if")
+    records, crit = small_records(sub, a.criteria, a.tiers, a.firms, predictions, "what-if")
     expected = _batch(sub, a, predictions)
     assert set(records) == set(expected) == set(sub["uscc"])
     for uscc, rec in records.items():
@@ -70,7 +70,15 @@ def test_small_records_equal_the_batch_rows(frame, n, with_models):
     by_batch = {}
     for c in a.criteria.sort("uscc", maintain_order=True).to_dicts():
         by_batch.setdefault(c["uscc"], []).append(c)
-    assert crit_by == by_batch
+    assert {u: crit.rows_of(u) for u in crit.rows_by_firm} == by_batch
+    # the views' one-pass wording of those rows equals the row-dict path
+    from api.views import describe_columns, describe_criteria
+
+    for uscc, rec in records.items():
+        rows = crit.rows_by_firm[uscc]
+        assert describe_columns(crit.columns, rows, rec["gaps"]) == describe_criteria(
+            by_batch[uscc], rec["gaps"]
+        )
 
 
 def test_small_records_cover_every_gap_wording(frame):
