@@ -1,4 +1,4 @@
-"""One batch run: read → validate → features → rules → models → an immutable run folder → store.
+"""One batch run: read → validate → features → models → rules → an immutable run folder → store.
 
 Why this shape: the bureau's yearly list must be reproducible (same inputs → same scores, input
 hashes and rule/model versions in the manifest), complete (counts reconcile, asserted before the
@@ -46,7 +46,7 @@ between the two — it changes no row. Its import and context cost ~10–15 s, a
 1 M-firm budget and most of the demo's scoring time, so it is an operator's choice
 (``tiering score --gx sample`` for a yearly run of record, ``tiering validate`` on its own)."""
 
-STAGES = ("读取", "校验", "特征", "规则", "模型", "汇总", "写出", "发布")
+STAGES = ("读取", "校验", "特征", "模型", "规则", "汇总", "写出", "发布")
 
 
 class BatchError(TieringError):
@@ -151,21 +151,23 @@ def run_batch(
             frame = _collect(stages.features(valid, as_of))
             if frame["uscc"].n_unique() != frame.height:
                 raise BatchError("评估数据中企业重复（uscc 不唯一）", field="uscc")
-        with bar.step("规则判定"), m.stage("rules"):
-            assessment = stages.rules(frame, as_of)
-            tiers = _collect(assessment.tiers)
-            firms = _collect(assessment.firms)
-            m.packs = pack_versions(tiers["pack"].cast(pl.String).unique().to_list())
+        # models before rules: their feature matrices (~1–2 GB at 1 M firms) are freed before
+        # the rules' wide frame (~2 GB) exists, so the two never add up in the peak
         with bar.step("模型评分"), m.stage("models"):
             if use_models:
                 out = stages.models(frame, valid, as_of)
             else:
                 out = ModelOutput(None, {"used": False, "reason": "按 --no-models 仅运行规则"})
-            del valid
+            del valid  # the input tables: only the models' history features read them
             m.models = out.info
             predictions = out.predictions
             if not out.info.get("used"):
                 say.print(f"[yellow]未使用模型：{out.info.get('reason')}；本次仅按规则评分。[/]")
+        with bar.step("规则判定"), m.stage("rules"):
+            assessment = stages.rules(frame, as_of)
+            tiers = _collect(assessment.tiers)
+            firms = _collect(assessment.firms)
+            m.packs = pack_versions(tiers["pack"].cast(pl.String).unique().to_list())
         m.counts = {
             "firms_in": m.tables["firms"]["rows_in"],
             "firms_quarantined": m.tables["firms"]["rows_quarantined"],

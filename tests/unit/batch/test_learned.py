@@ -47,3 +47,23 @@ def test_flags_only_for_targets_the_models_scored_and_reasons_merge_across_targe
             {"target": "specialized", "text": "有效发明专利"},
         ],
     ]
+
+
+def test_reasons_merged_on_the_rows_that_have_some_equal_the_full_merge():
+    """Only rows with reasons are merged; the others get an empty list, as merging all would."""
+    raw = pl.DataFrame(
+        {
+            "uscc": ["A", "B", "C", "D"],
+            "p_upsize": [0.9, None, 0.1, 0.6],
+            "reasons_upsize": [["规上门槛"], None, [], None],
+            "reasons_delist": [None, ["营收下降", "人数下降"], None, None],
+        }
+    )
+    out = learned_columns(raw)
+    assert out["reasons"].to_list() == [
+        [{"target": "upsize", "text": "规上门槛"}],
+        [{"target": "delist", "text": "营收下降"}, {"target": "delist", "text": "人数下降"}],
+        [],
+        [],
+    ]
+    assert out["upsize_learned"].to_list() == [True, False, False, True]
