@@ -6,11 +6,12 @@ so it runs what the batch runs — ``tiering.engine.assess`` on the assessment f
 ``tiering.batch.scores_small.small_records`` (tested equal to the batch's ``build_scores`` +
 ``firm_rows``) — and the look-up's :func:`api.views.build_firm` turns either into the response.
 
-Why micro-batches: polars and the rule engine have a fixed cost per call that dwarfs one row;
-requests arriving within ``max_wait`` seconds (default 2 ms) are assessed together in one frame,
-in a worker thread (polars releases the GIL), and each caller gets its own row back. Rows with the
-same USCC never share a batch. Under load this trades ≤ 2 ms of latency for several times the
-throughput; a lone request pays the 2 ms only.
+Why micro-batches: the rule engine has a fixed cost per call (~10 ms of CPU for the numpy
+backend's walk over every pack) that dwarfs one row; requests arriving within ``max_wait`` seconds
+(default 2 ms) are assessed together in one frame, in a worker thread (off the event loop, though
+the small backend holds the GIL most of the time), and each caller gets its own row back. Rows
+with the same USCC never share a batch. Under load this trades ≤ 2 ms of latency for several times
+the throughput; a lone request pays the 2 ms only.
 """
 
 from __future__ import annotations
