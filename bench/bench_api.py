@@ -227,6 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--concurrency", type=int, default=32, help="closed-loop connections")
     ap.add_argument("--rate-seconds", type=float, default=15.0, help="open-loop phase length")
     ap.add_argument("--connections", type=int, default=64, help="open-loop connection pool")
+    ap.add_argument("--lookup-rate", type=float, default=1000.0, help="look-ups/s offered (target)")
+    ap.add_argument("--whatif-rate", type=float, default=300.0, help="what-ifs/s offered (target)")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase, at most")
     ap.add_argument("--soak", action="store_true", help="memory soak of 5 minutes")
     ap.add_argument("--soak-seconds", type=float, default=20.0, help="soak length without --soak")
@@ -321,8 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         # each endpoint twice: saturated (closed loop: the most it serves, and its CPU cost), then
         # at the target rate (open loop: the latency a caller sees when that load arrives)
         for name, make, n, rate, p99 in (
-            ("look-up", lookup, args.lookups, 1000.0, 25.0),
-            ("what-if", whatif, args.whatifs, 300.0, 50.0),
+            ("look-up", lookup, args.lookups, args.lookup_rate, 25.0),
+            ("what-if", whatif, args.whatifs, args.whatif_rate, 50.0),
         ):
             reqs = [make(i) for i in range(n)]
             cpu0 = _cpu_seconds(server.pid)
@@ -331,7 +333,9 @@ def main(argv: list[str] | None = None) -> int:
             _report(f"{name} max", elapsed, lat, st, rate, float("inf"), cpu)
             reqs = [make(i) for i in range(int(rate * args.rate_seconds))]
             elapsed, lat, st = asyncio.run(_open_loop(port, reqs, rate, args.connections))
-            ok &= _report(f"{name} @{rate:.0f}/s", elapsed, lat, st, 0.97 * rate, p99)
+            # the verdict is against the target rate; another --*-rate measures, it does not pass
+            target = 1000.0 if name == "look-up" else 300.0
+            ok &= _report(f"{name} @{rate:.0f}/s", elapsed, lat, st, 0.97 * target, p99)
 
         # memory soak: look-ups for soak_seconds, RSS sampled each chunk
         rss = [_rss_mb(server.pid)]
