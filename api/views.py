@@ -89,6 +89,15 @@ def relative_gap(gap: Any, unit: str | None) -> tuple[float | None, str | None]:
     return None, None
 
 
+def _gap_texts(gaps: Any) -> dict[tuple[str, str], str]:
+    """``(pack, criterion_id) → text`` of a firm's stored gaps (the rules' own wording)."""
+    return {
+        (str(g.get("pack")), str(g.get("criterion_id"))): g["text"]
+        for g in parse_json(gaps, []) or []
+        if isinstance(g, Mapping) and g.get("text")
+    }
+
+
 def describe_criteria(rows: Iterable[Mapping[str, Any]], gaps: Any) -> list[dict[str, Any]]:
     """Criterion rows with Chinese label and gap text, worded exactly as the store words them.
 
@@ -98,40 +107,21 @@ def describe_criteria(rows: Iterable[Mapping[str, Any]], gaps: Any) -> list[dict
     """
     from tiering.store.criteria_index import describe
 
-    texts = {
-        (str(g.get("pack")), str(g.get("criterion_id"))): g["text"]
-        for g in parse_json(gaps, []) or []
-        if isinstance(g, Mapping) and g.get("text")
-    }
-    return describe(({k: v for k, v in r.items() if k != "gap_text"} for r in rows), texts)
+    stripped = ({k: v for k, v in r.items() if k != "gap_text"} for r in rows)
+    return describe(stripped, _gap_texts(gaps))
 
 
 def describe_columns(
     columns: Mapping[str, list[Any]], rows: Iterable[int], gaps: Any
 ) -> list[dict[str, Any]]:
     """:func:`describe_criteria` of rows given as column lists and row numbers (the what-if's
-    criteria): the same dicts, each built once instead of copied three times."""
-    from tiering.store.criteria_index import criterion_labels, gap_phrase
+    criteria): each row becomes a dict once, without the set-aside ``gap_text``."""
+    from tiering.store.criteria_index import describe
 
-    texts = {
-        (str(g.get("pack")), str(g.get("criterion_id"))): g["text"]
-        for g in parse_json(gaps, []) or []
-        if isinstance(g, Mapping) and g.get("text")
-    }
-    labels = criterion_labels()
     keys = [k for k in columns if k != "gap_text"]
     lists = [columns[k] for k in keys]
-    out = []
-    for i in rows:
-        row = dict(zip(keys, [col[i] for col in lists], strict=True))
-        key = (str(row.get("pack")), str(row.get("criterion_id")))
-        label = row.get("label") or labels.get(key) or key[1]
-        text = texts.get(key)
-        if text is None:
-            text = gap_phrase(label, row.get("status"), row.get("gap"), row.get("unit"))
-        row["label"], row["gap_text"] = label, text
-        out.append(row)
-    return out
+    dicts = (dict(zip(keys, [col[i] for col in lists], strict=True)) for i in rows)
+    return describe(dicts, _gap_texts(gaps))
 
 
 def _verdicts(raw: Any) -> list[dict[str, Any]]:

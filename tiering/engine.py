@@ -38,7 +38,7 @@ import polars as pl
 
 from tiering.calendar import calendar, pack_for, packs_in_force
 from tiering.codes import industries
-from tiering.compile import UNIT, CompiledPack, col_name, compile_pack
+from tiering.compile import UNIT, CompiledCriterion, CompiledPack, col_name, compile_pack
 from tiering.errors import FrameSchemaError, PackError
 from tiering.four_above import four_above_exprs, four_above_table
 from tiering.ladder import TIER, ladder_exprs, one_year_after
@@ -168,6 +168,15 @@ def _check_and_cast(
     return exprs, [c for c in schema if c not in needed]
 
 
+def criterion_points(cp: CompiledPack, cc: CompiledCriterion) -> pl.Expr:
+    """A criterion's points where they are settled (best = worst reachable), else null."""
+    if cc.pmin is None:
+        return pl.lit(None, pl.Float64)
+    lo = pl.col(col_name(cp.id, cc.criterion.id, "lo"))
+    hi = pl.col(col_name(cp.id, cc.criterion.id, "hi"))
+    return pl.when(lo == hi).then(lo)
+
+
 @dataclass
 class Assessment:
     """Result of :func:`assess`: the wide evaluation plus views in the §11 shapes.
@@ -196,12 +205,7 @@ class Assessment:
             for cc in cp.criteria:
                 cid = cc.criterion.id
                 s = pl.col(col_name(cp.id, cid, "s"))
-                if cc.pmin is not None:
-                    lo = pl.col(col_name(cp.id, cid, "lo"))
-                    hi = pl.col(col_name(cp.id, cid, "hi"))
-                    points = pl.when(lo == hi).then(lo)
-                else:
-                    points = pl.lit(None, pl.Float64)
+                points = criterion_points(cp, cc)
                 mx = cc.criterion.max_points
                 parts.append(
                     base.select(

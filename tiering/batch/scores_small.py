@@ -20,26 +20,16 @@ from typing import Any
 
 import polars as pl
 
+from tiering.batch.scores import _FIRM_FIELDS as _BATCH_FIRM_FIELDS
+from tiering.batch.scores import _KEY_FIGURES as _FIGURES
+from tiering.batch.scores import _TIER_STATS, FLAG_COLUMNS, GAP_STATUSES, _fmt
 from tiering.frame import TIERS
 
 __all__ = ["CriteriaColumns", "small_records"]
 
-_TIER_STATS = ("verdict", "score", "score_min", "score_max", "pass_mark")
-_GAP_STATUSES = frozenset(("unmet", "unknown", "manual_review"))
-_FIGURES = ("revenue_y1", "main_revenue_y1", "rd_expense_y1", "total_assets_y1", "employees_y1")
-_FIRM_FIELDS = (
-    "size_class",
-    "four_above_group",
-    "meets_four_above",
-    "held_tier",
-    "eligible_tier",
-    "next_tier",
-    "upsize_candidate",
-    "hidden_four_above",
-    "delist_risk",
-    "review_risk",
-    "revocation",
-)
+# the batch's own field lists: the two paths must read the same columns
+_GAP_STATUSES = frozenset(GAP_STATUSES)
+_FIRM_FIELDS = (*_BATCH_FIRM_FIELDS, *FLAG_COLUMNS)
 
 
 @functools.cache
@@ -58,8 +48,6 @@ def _industry_names() -> dict[str, tuple[str, str]]:
 
 def _fmt_number(gap: float) -> str:
     """``_fmt`` of ``tiering.batch.scores`` (polars' rounding and float printing), for one value."""
-    from tiering.batch.scores import _fmt
-
     return pl.DataFrame({"g": [gap]}, schema={"g": pl.Float64}).select(_fmt(pl.col("g"))).item()
 
 

@@ -2,7 +2,7 @@
 
 ``write_criteria`` builds each chunk from per-criterion columns (``_firm_major_chunk``) and writes
 it from a background thread; these tests pin that the file, offsets and gaps are exactly what the
-engine's ``criteria_lazy`` + ``_firm_major`` path gives, chunk boundaries included.
+engine's ``criteria_lazy`` rows regrouped by firm give, chunk boundaries included.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ def assessment():
 
 
 def _engine_rows(a, part: pl.DataFrame) -> pl.DataFrame:
-    """The reference: the engine's criterion-major rows, regrouped by firm."""
+    """The reference: the engine's criterion-major rows (criterion ``j`` of firm ``i`` at
+    ``j·n + i``), regrouped by firm with a stable sort on ``row mod n``."""
     lf = replace(a, wide=part).criteria_lazy().select(pl.exclude("gap_text"))
-    return scores._firm_major(lf.collect(), part.height)
+    df, n = lf.collect(), part.height
+    return df.sort(pl.int_range(0, pl.len(), dtype=pl.Int64) % n, maintain_order=True)
 
 
 @pytest.mark.parametrize("n", [1, 7, None])
