@@ -230,6 +230,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lookup-rate", type=float, default=1000.0, help="look-ups/s offered (target)")
     ap.add_argument("--whatif-rate", type=float, default=300.0, help="what-ifs/s offered (target)")
     ap.add_argument("--time-limit", type=float, default=60.0, help="seconds per phase, at most")
+    ap.add_argument(
+        "--only", choices=("look-up", "what-if"), help="drive one endpoint (no healthz, no soak)"
+    )
     ap.add_argument("--soak", action="store_true", help="memory soak of 5 minutes")
     ap.add_argument("--soak-seconds", type=float, default=20.0, help="soak length without --soak")
     args = ap.parse_args(argv)
@@ -309,10 +312,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_load(port, [_post("/v1/assess", bureau, _whatif_body(usccs[0], rng))], 1, 60))
 
         # the HTTP stack's own ceiling (uvicorn + FastAPI, no auth, tiny body): context for the rest
-        base_reqs = [_get("/healthz", bureau) for _ in range(min(args.lookups, 5000))]
-        cpu0 = _cpu_seconds(server.pid)
-        elapsed, lat, st = asyncio.run(_load(port, base_reqs, args.concurrency, args.time_limit))
-        _report("healthz", elapsed, lat, st, 0, float("inf"), _cpu_seconds(server.pid) - cpu0)
+        if args.only is None:
+            base_reqs = [_get("/healthz", bureau) for _ in range(min(args.lookups, 5000))]
+            cpu0 = _cpu_seconds(server.pid)
+            elapsed, lat, st = asyncio.run(
+                _load(port, base_reqs, args.concurrency, args.time_limit)
+            )
+            _report("healthz", elapsed, lat, st, 0, float("inf"), _cpu_seconds(server.pid) - cpu0)
 
         def lookup(i: int) -> bytes:
             return _get(f"/v1/firms/{rng.choice(usccs)}", keys[i % 2])
@@ -326,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
             ("look-up", lookup, args.lookups, args.lookup_rate, 25.0),
             ("what-if", whatif, args.whatifs, args.whatif_rate, 50.0),
         ):
+            if args.only not in (None, name):
+                continue
             reqs = [make(i) for i in range(n)]
             cpu0 = _cpu_seconds(server.pid)
             elapsed, lat, st = asyncio.run(_load(port, reqs, args.concurrency, args.time_limit))
@@ -337,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             target = 1000.0 if name == "look-up" else 300.0
             ok &= _report(f"{name} @{rate:.0f}/s", elapsed, lat, st, 0.97 * target, p99)
 
+        if args.only is not None:  # one endpoint measured: no soak, no verdict on memory
+            return 0 if ok else 1
         # memory soak: look-ups for soak_seconds, RSS sampled each chunk
         rss = [_rss_mb(server.pid)]
         end = time.perf_counter() + soak_seconds

@@ -13,8 +13,9 @@ The result is a :class:`SmallAssessment`: the same frames as the polars backend
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import polars as pl
@@ -43,13 +44,18 @@ def _engine() -> Any:
 
 @dataclass
 class SmallAssessment(Assessment):
-    """An :class:`~tiering.engine.Assessment` whose output frames were built by numpy.
+    """An :class:`~tiering.engine.Assessment` whose outputs were computed by numpy.
 
-    ``wide`` (the polars backend's wide frame) is computed on first access only; frames set by
-    :func:`assess_small` are not carried over by :func:`dataclasses.replace`.
+    The §11 outputs are kept as Python column lists (:meth:`table`): the what-if reads them
+    directly (``tiering.batch.scores_small.small_records``), because building polars frames only
+    to turn them back into Python objects cost more than the rules. ``criteria``, ``tiers``,
+    ``firms`` and ``dimensions`` are built from those lists on first access, with the polars
+    backend's dtypes; ``wide`` (the polars backend's wide frame) is computed on first access only.
+    Tables set by :func:`assess_small` are not carried over by :func:`dataclasses.replace`.
     """
 
     _source: pl.DataFrame | None = field(default=None, repr=False)
+    _tables: dict[str, _Table] = field(default_factory=dict, init=False, repr=False)
     _frames: dict[str, pl.DataFrame] = field(default_factory=dict, init=False, repr=False)
 
     @property  # type: ignore[override]
@@ -67,10 +73,53 @@ class SmallAssessment(Assessment):
     def wide(self, value: pl.DataFrame | None) -> None:
         self.__dict__["_wide_store"] = value
 
+    def table(self, name: str) -> dict[str, list[Any]]:
+        """``criteria`` / ``tiers`` / ``firms`` / ``dimensions`` as column lists (as ``to_list``)."""
+        return self._tables[name].columns
+
+    def _frame(self, name: str) -> pl.DataFrame:
+        got = self._frames.get(name)
+        if got is None:
+            table = self._tables.get(name)
+            if table is not None:
+                got = table.frame()
+            elif name == "firms":  # a copy made by dataclasses.replace: views of ``wide``
+                got = self.wide.select(self.FIRM_COLUMNS)
+            else:
+                got = getattr(self, f"{name}_lazy")().collect()
+            self._frames[name] = got
+        return got
+
     @property
     def criteria(self) -> pl.DataFrame:  # type: ignore[override]
-        got = self._frames.get("criteria")
-        return got if got is not None else Assessment.criteria.fget(self)  # type: ignore[attr-defined]
+        return self._frame("criteria")
+
+    @property
+    def tiers(self) -> pl.DataFrame:  # type: ignore[override]
+        return self._frame("tiers")
+
+    @property
+    def firms(self) -> pl.DataFrame:  # type: ignore[override]
+        return self._frame("firms")
+
+    @property
+    def dimensions(self) -> pl.DataFrame:  # type: ignore[override]
+        return self._frame("dimensions")
+
+
+@dataclass(frozen=True)
+class _Table:
+    """Column lists with their polars dtypes (an empty table may carry only its schema)."""
+
+    columns: dict[str, list[Any]]
+    schema: dict[str, Any]
+
+    def frame(self) -> pl.DataFrame:
+        if not self.columns:
+            return pl.DataFrame(schema=self.schema)
+        return pl.DataFrame(
+            [pl.Series(k, v, dtype=self.schema[k]) for k, v in self.columns.items()]
+        )
 
 
 def _verdict_codes(v: np.ndarray) -> np.ndarray:
@@ -96,13 +145,14 @@ def _due(plan: _Plan, cols: dict[str, np.ndarray]) -> np.ndarray:
     return out
 
 
-def _obj(name: str, a: np.ndarray, dtype: Any) -> pl.Series:
-    """An object array (str / None) as a Series of ``dtype`` (String or an Enum)."""
-    return pl.Series(name, a.tolist(), dtype=dtype)
+def _floats(a: np.ndarray) -> list[float | None]:
+    """A float array as ``Series(nan_to_null=True).to_list()`` gives it: NaN → None."""
+    return [None if x != x else x for x in a.tolist()]
 
 
-def _nulls_f(a: np.ndarray) -> pl.Series:
-    return pl.Series(a, dtype=pl.Float64, nan_to_null=True)
+def _bools(a: np.ndarray) -> list[bool | None]:
+    """A 1.0 / 0.0 / NaN array as a nullable Boolean column's ``to_list()``."""
+    return [None if x != x else bool(x) for x in a.tolist()]
 
 
 _BOOL_FIRM = (
@@ -114,10 +164,6 @@ _BOOL_FIRM = (
     "review_risk",
     "revocation",
 )
-
-
-def _bools(name: str, a: np.ndarray) -> pl.Series:
-    return pl.Series(name, [None if x != x else bool(x) for x in a.tolist()], dtype=pl.Boolean)
 
 
 def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
@@ -172,29 +218,74 @@ def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
     fc = firm_columns(cols, plan.as_of, by_tier, prereqs, plan.review_cols, names)
     uscc = cols["uscc"]
     assert engine.Assessment.FIRM_COLUMNS[:3] == ("uscc", "size_class", "four_above_group")
-    firms = pl.DataFrame(
-        [
-            _obj("uscc", uscc, pl.String),
-            _obj("size_class", cols["_size_class_out"], SIZE_CLASS),
-            _obj("four_above_group", cols["four_above_group"], pl.String),
-            *(
-                _bools(c, fc[c]) if c in _BOOL_FIRM else _obj(c, fc[c], TIER)
-                for c in engine.Assessment.FIRM_COLUMNS[3:]
-            ),
-        ]
-    )
+    firms: dict[str, list[Any]] = {
+        "uscc": uscc.tolist(),
+        "size_class": cols["_size_class_out"].tolist(),
+        "four_above_group": cols["four_above_group"].tolist(),
+    }
+    firm_schema: dict[str, Any] = {
+        "uscc": pl.String,
+        "size_class": SIZE_CLASS,
+        "four_above_group": pl.String,
+    }
+    for c in engine.Assessment.FIRM_COLUMNS[3:]:
+        firms[c] = _bools(fc[c]) if c in _BOOL_FIRM else fc[c].tolist()
+        firm_schema[c] = pl.Boolean if c in _BOOL_FIRM else TIER
     a = SmallAssessment(plan.as_of, plan.application, plan.tier_ids, None, plan.compiled)  # type: ignore[arg-type]
     a._source = source
-    a._frames["criteria"] = _criteria(uscc, ["EL", *plan.tier_ids], results, plan)
-    a.__dict__["tiers"] = _tiers(uscc, plan, results, verdicts, cols)
-    a.__dict__["dimensions"] = _dimensions(uscc, plan, results)
-    a.__dict__["firms"] = firms
+    a._tables["criteria"] = _criteria(uscc, ["EL", *plan.tier_ids], results)
+    a._tables["tiers"] = _tiers(uscc, plan, results, verdicts, cols)
+    a._tables["dimensions"] = _dimensions(uscc, plan, results)
+    a._tables["firms"] = _Table(firms, firm_schema)
     return a
 
 
-def _criteria(
-    uscc: np.ndarray, pids: list[str], results: dict[str, PackResult], plan: _Plan
-) -> pl.DataFrame:
+class _LazyTexts(Sequence[str | None]):
+    """The criteria table's ``gap_text`` column, one criterion's block of n rows built on access.
+
+    Why: formatting every shortfall text is ~30 % of the rules' cost on a what-if, and the
+    what-if reads the rules' wording only for the next tier's gaps (other criteria are worded from
+    gap and unit by ``criteria_index.describe``). Reading an item builds that criterion's block;
+    iterating (a frame, ``list()``) builds them all — the values are the same either way.
+    """
+
+    def __init__(self, blocks: list[Callable[[], np.ndarray]], n: int) -> None:
+        self._blocks, self._n = blocks, n
+        self._built: dict[int, list[str | None]] = {}
+
+    def _block(self, b: int) -> list[str | None]:
+        got = self._built.get(b)
+        if got is None:
+            got = self._built[b] = self._blocks[b]().tolist()
+        return got
+
+    def __len__(self) -> int:
+        return len(self._blocks) * self._n
+
+    @overload
+    def __getitem__(self, i: int) -> str | None: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[str | None]: ...
+    def __getitem__(self, i: int | slice) -> str | list[str | None] | None:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._block(i // self._n)[i % self._n]
+
+    def __iter__(self) -> Iterator[str | None]:
+        for b in range(len(self._blocks)):
+            yield from self._block(b)
+
+
+def _repeat(values: list[Any], n: int) -> list[Any]:
+    """Each value n times (``np.repeat`` as a list)."""
+    return [v for v in values for _ in range(n)]
+
+
+def _criteria(uscc: np.ndarray, pids: list[str], results: dict[str, PackResult]) -> _Table:
     engine = _engine()
     n = len(uscc)
     packs, cids, status, value, thr, pts, mx, gap, unit, text = ([] for _ in range(10))
@@ -213,23 +304,30 @@ def _criteria(
             mx.append(np.full(n, np.nan if m is None else float(m)))
             gap.append(cr.gap)
             unit.append(cr.unit)
-            text.append(cr.gap_text)
-    k = len(packs)
-    return pl.DataFrame(
-        [
-            _obj("uscc", np.tile(uscc, k), pl.String),
-            _obj("pack", np.repeat(np.array(packs, object), n), engine.pack_enum()),
-            _obj("criterion_id", np.repeat(np.array(cids, object), n), engine.criterion_enum()),
-            _obj("status", _STATUS_NAMES[np.concatenate(status)], STATUS),
-            _nulls_f(np.concatenate(value)).alias("value"),
-            _nulls_f(np.concatenate(thr)).alias("threshold"),
-            _nulls_f(np.concatenate(pts)).alias("points"),
-            _nulls_f(np.concatenate(mx)).alias("max_points"),
-            _nulls_f(np.concatenate(gap)).alias("gap"),
-            _obj("unit", np.concatenate(unit), UNIT),
-            _obj("gap_text", np.concatenate(text), pl.String),
-        ]
-    )
+            text.append(cr.gap_text)  # built on call: see _LazyTexts
+    columns = {
+        "uscc": uscc.tolist() * len(packs),
+        "pack": _repeat(packs, n),
+        "criterion_id": _repeat(cids, n),
+        "status": _STATUS_NAMES[np.concatenate(status)].tolist(),
+        "value": _floats(np.concatenate(value)),
+        "threshold": _floats(np.concatenate(thr)),
+        "points": _floats(np.concatenate(pts)),
+        "max_points": _floats(np.concatenate(mx)),
+        "gap": _floats(np.concatenate(gap)),
+        "unit": np.concatenate(unit).tolist(),
+        "gap_text": _LazyTexts(text, n),
+    }
+    schema = {
+        "uscc": pl.String,
+        "pack": engine.pack_enum(),
+        "criterion_id": engine.criterion_enum(),
+        "status": STATUS,
+        **dict.fromkeys(("value", "threshold", "points", "max_points", "gap"), pl.Float64),
+        "unit": UNIT,
+        "gap_text": pl.String,
+    }
+    return _Table(columns, schema)
 
 
 def _tiers(
@@ -238,12 +336,12 @@ def _tiers(
     results: dict[str, PackResult],
     verdicts: dict[str, np.ndarray],
     cols: dict[str, np.ndarray],
-) -> pl.DataFrame:
+) -> _Table:
     engine = _engine()
     n = len(uscc)
     if not plan.tier_ids:
-        return pl.DataFrame(
-            schema={"uscc": pl.String, "pack": engine.pack_enum(), "verdict": engine.VERDICT}
+        return _Table(
+            {}, {"uscc": pl.String, "pack": engine.pack_enum(), "verdict": engine.VERDICT}
         )
     pids, tiers, verdict, score, smin, smax, mark, prereq, assessed = ([] for _ in range(9))
     nan = np.full(n, np.nan)
@@ -265,24 +363,31 @@ def _tiers(
         mark.append(np.full(n, np.nan if pk.pass_mark is None else float(pk.pass_mark)))
         prereq.append(_held_any(cols, n, pk.prerequisite) if pk.prerequisite else np.ones(n, bool))
         assessed.append(~_held_any(cols, n, pk.skip_if_held))
-    k = len(pids)
-    return pl.DataFrame(
-        [
-            _obj("uscc", np.tile(uscc, k), pl.String),
-            _obj("pack", np.repeat(np.array(pids, object), n), engine.pack_enum()),
-            _obj("tier", np.repeat(np.array(tiers, object), n), TIER),
-            _obj("verdict", _VERDICT_NAMES[np.concatenate(verdict)], engine.VERDICT),
-            _nulls_f(np.concatenate(score)).alias("score"),
-            _nulls_f(np.concatenate(smin)).alias("score_min"),
-            _nulls_f(np.concatenate(smax)).alias("score_max"),
-            _nulls_f(np.concatenate(mark)).alias("pass_mark"),
-            pl.Series("prerequisite_met", np.concatenate(prereq), dtype=pl.Boolean),
-            pl.Series("assessed", np.concatenate(assessed), dtype=pl.Boolean),
-        ]
-    )
+    columns = {
+        "uscc": uscc.tolist() * len(pids),
+        "pack": _repeat(pids, n),
+        "tier": _repeat(tiers, n),
+        "verdict": _VERDICT_NAMES[np.concatenate(verdict)].tolist(),
+        "score": _floats(np.concatenate(score)),
+        "score_min": _floats(np.concatenate(smin)),
+        "score_max": _floats(np.concatenate(smax)),
+        "pass_mark": _floats(np.concatenate(mark)),
+        "prerequisite_met": np.concatenate(prereq).tolist(),
+        "assessed": np.concatenate(assessed).tolist(),
+    }
+    schema = {
+        "uscc": pl.String,
+        "pack": engine.pack_enum(),
+        "tier": TIER,
+        "verdict": engine.VERDICT,
+        **dict.fromkeys(("score", "score_min", "score_max", "pass_mark"), pl.Float64),
+        "prerequisite_met": pl.Boolean,
+        "assessed": pl.Boolean,
+    }
+    return _Table(columns, schema)
 
 
-def _dimensions(uscc: np.ndarray, plan: _Plan, results: dict[str, PackResult]) -> pl.DataFrame:
+def _dimensions(uscc: np.ndarray, plan: _Plan, results: dict[str, PackResult]) -> _Table:
     engine = _engine()
     n = len(uscc)
     rows: dict[str, list] = {
@@ -299,27 +404,25 @@ def _dimensions(uscc: np.ndarray, plan: _Plan, results: dict[str, PackResult]) -
             rows["hi"].append(hi)
             rows["max"].append(np.full(n, float(d.max_points)))
             rows["min"].append(np.full(n, np.nan if d.min_points is None else float(d.min_points)))
+    schema = {
+        "uscc": pl.String,
+        "pack": engine.pack_enum(),
+        "dimension": pl.String,
+        **dict.fromkeys(
+            ("score", "score_min", "score_max", "max_points", "min_points"), pl.Float64
+        ),
+    }
     k = len(rows["pack"])
     if not k:
-        return pl.DataFrame(
-            schema={
-                "uscc": pl.String,
-                "pack": engine.pack_enum(),
-                "dimension": pl.String,
-                **dict.fromkeys(
-                    ("score", "score_min", "score_max", "max_points", "min_points"), pl.Float64
-                ),
-            }
-        )
-    return pl.DataFrame(
-        [
-            _obj("uscc", np.tile(uscc, k), pl.String),
-            _obj("pack", np.repeat(np.array(rows["pack"], object), n), engine.pack_enum()),
-            _obj("dimension", np.repeat(np.array(rows["dimension"], object), n), pl.String),
-            _nulls_f(np.concatenate(rows["score"])).alias("score"),
-            _nulls_f(np.concatenate(rows["lo"])).alias("score_min"),
-            _nulls_f(np.concatenate(rows["hi"])).alias("score_max"),
-            _nulls_f(np.concatenate(rows["max"])).alias("max_points"),
-            _nulls_f(np.concatenate(rows["min"])).alias("min_points"),
-        ]
-    )
+        return _Table({}, schema)
+    columns = {
+        "uscc": uscc.tolist() * k,
+        "pack": _repeat(rows["pack"], n),
+        "dimension": _repeat(rows["dimension"], n),
+        "score": _floats(np.concatenate(rows["score"])),
+        "score_min": _floats(np.concatenate(rows["lo"])),
+        "score_max": _floats(np.concatenate(rows["hi"])),
+        "max_points": _floats(np.concatenate(rows["max"])),
+        "min_points": _floats(np.concatenate(rows["min"])),
+    }
+    return _Table(columns, schema)

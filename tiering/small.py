@@ -30,6 +30,7 @@ array([ 0., nan, nan])
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,11 +73,32 @@ __all__ = [
 MET, UNMET, UNKNOWN, MANUAL = (STATUSES.index(s) for s in STATUSES)
 
 
+#: a gap-text column, built only when called: most texts are never read (the what-if keeps the
+#: rules' wording for the next tier's gaps only), and formatting them is ~30 % of a pack's cost
+Text = Callable[[], np.ndarray]
+
+
 @dataclass
 class CondResult:
     cond: np.ndarray
     leaves: list[Leaf]
-    text: np.ndarray
+    text: Text
+
+
+def _leaf_text(unmet: np.ndarray, gap: np.ndarray, t: Cmp) -> Text:
+    return lambda: _mask_text(unmet, _texts(gap, t.name, t.unit, t.op))
+
+
+def _flag_text(n: int, unmet: np.ndarray, msg: str | None) -> Text:
+    return lambda: _const_text(n, unmet, msg)
+
+
+def _joined_text(cond: np.ndarray, parts: list[Text], sep: str) -> Text:
+    def text() -> np.ndarray:
+        joined = _join([p() for p in parts], sep)
+        return _mask_text(_is_false(cond) & (joined != ""), joined)
+
+    return text
 
 
 def _cmp(v: np.ndarray, op: str, t: np.ndarray | float) -> np.ndarray:
@@ -110,8 +132,7 @@ def eval_test(t: Test, env: Env) -> CondResult:
         short = (th - v) if t.op in (">=", ">") else (v - th)
         unmet = _is_false(cond)
         gap = np.where(unmet, np.maximum(short, 0.0), NAN)
-        text = _mask_text(unmet, _texts(gap, t.name, t.unit, t.op))
-        return CondResult(cond, [Leaf(v, th, cond, gap, t.unit)], text)
+        return CondResult(cond, [Leaf(v, th, cond, gap, t.unit)], _leaf_text(unmet, gap, t))
     if isinstance(t, FlagTest):
         e = env.formula(t.flag)
         if _is_str(e):
@@ -120,7 +141,7 @@ def eval_test(t: Test, env: Env) -> CondResult:
         msg = (f"需具备{t.name}" if t.expect else f"不得{t.name}") if t.name else None
         if not env.explain:
             return CondResult(cond, [], env.no_text)
-        return CondResult(cond, [], _const_text(n, _is_false(cond), msg))
+        return CondResult(cond, [], _flag_text(n, _is_false(cond), msg))
     if isinstance(t, IsIn):
         c = env.formula(t.isin)
         if not _is_str(c):
@@ -130,10 +151,10 @@ def eval_test(t: Test, env: Env) -> CondResult:
         msg = f"需具备{t.name}" if t.name else None
         if not env.explain:
             return CondResult(cond, [], env.no_text)
-        return CondResult(cond, [], _const_text(n, _is_false(cond), msg))
+        return CondResult(cond, [], _flag_text(n, _is_false(cond), msg))
     if isinstance(t, NotOf):
         inner = eval_test(t.not_, env)
-        return CondResult(_not(inner.cond), [], np.full(n, None, dtype=object))
+        return CondResult(_not(inner.cond), [], env.no_text)
     subs = [eval_test(s, env) for s in (t.all if isinstance(t, AllOf) else t.any)]
     cond = subs[0].cond
     for s in subs[1:]:
@@ -142,15 +163,16 @@ def eval_test(t: Test, env: Env) -> CondResult:
         return CondResult(cond, [], env.no_text)
     leaves = [leaf for s in subs for leaf in s.leaves]
     sep = "；" if isinstance(t, AllOf) else "，或"
-    joined = _join([s.text for s in subs], sep)
-    keep = _is_false(cond) & (joined != "")
-    return CondResult(cond, leaves, _mask_text(keep, joined))
+    return CondResult(cond, leaves, _joined_text(cond, [s.text for s in subs], sep))
 
 
 # --------------------------------------------------------------------------- criteria
 @dataclass
 class CriterionResult:
-    """One criterion over n rows: status codes (index into STATUSES), points, explanation."""
+    """One criterion over n rows: status codes (index into STATUSES), points, explanation.
+
+    ``gap_text`` is built on call (:data:`Text`).
+    """
 
     criterion: Criterion
     status: np.ndarray
@@ -160,7 +182,7 @@ class CriterionResult:
     threshold: np.ndarray
     gap: np.ndarray
     unit: np.ndarray
-    gap_text: np.ndarray
+    gap_text: Text
 
 
 def _status_from(cond: np.ndarray, null_status: str) -> np.ndarray:
@@ -172,8 +194,8 @@ def _status_from(cond: np.ndarray, null_status: str) -> np.ndarray:
 
 def _scored(c: Criterion, env: Env) -> CriterionResult:
     n = env.n
-    value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
-    unit, text = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    value = threshold = gap = env.nans  # shared read-only constants: replaced, never written
+    unit, text = env.nones, env.no_text
     if c.bands is not None or c.cases is not None:
         steps: list[tuple[np.ndarray, float, CondResult | None]] = []
         if c.bands is not None:
@@ -199,7 +221,7 @@ def _scored(c: Criterion, env: Env) -> CriterionResult:
                 ct = eval_test(s.when, env)
                 steps.append((ct.cond, float(s.points), ct))
             worst = float(c.cases.else_points)
-        lo, hi = np.full(n, worst), np.full(n, worst)
+        lo = hi = env.full(worst)
         for cond, p, _ in reversed(steps):
             lo = np.where(cond == 1, p, lo)
             hi = np.where(cond != 0, p, hi)
@@ -239,14 +261,13 @@ def eval_criterion(c: Criterion, env: Env, application: str) -> CriterionResult:
     if c.scored:
         return _scored(c, env)
     n = env.n
-    nulls = np.full(n, NAN)
-    no_unit = np.full(n, None, dtype=object)
+    nulls, no_unit = env.nans, env.nones
     if c.manual is not None:
         if c.manual.flag is None:
             status = np.full(n, MANUAL, dtype=np.uint8)
         else:
             status = _status_from(env.formula(c.manual.flag), "manual_review")
-        return CriterionResult(c, status, None, None, nulls, nulls, nulls, no_unit, no_unit)
+        return CriterionResult(c, status, None, None, nulls, nulls, nulls, no_unit, env.no_text)
     test = c.review_test if application == "review" and c.review_test is not None else c.test
     assert test is not None
     ct = eval_test(test, env)
@@ -260,7 +281,7 @@ def eval_criterion(c: Criterion, env: Env, application: str) -> CriterionResult:
             nulls,
             nulls,
             no_unit,
-            no_unit,
+            env.no_text,
         )
     value, threshold, gap, unit = _first_failing(ct.leaves, n)
     status = _status_from(ct.cond, c.null_status)

@@ -11,6 +11,7 @@ Gap texts are formatted in Python exactly as polars formats them: numbers rounde
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,37 +103,51 @@ def _first_failing(
 
 
 def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
+    """Value, threshold, gap, unit of the first base and the gap text (built on call)."""
     b = c.bands
     assert b is not None
     higher = b.direction == "higher"
     op = ">=" if higher else "<="
-    texts: list[np.ndarray] = []
-    first: tuple[np.ndarray, np.ndarray] | None = None
+    gaps: list[np.ndarray] = []
     for val, base in zip(vals, b.bases, strict=True):
         thr = np.full(n, NAN)
         for e in sorted(base.edges, reverse=not higher):  # nearest-to-worst first
             with np.errstate(invalid="ignore"):
                 below = (val < e - tol(e)) if higher else (val > e + tol(e))
             thr = np.where(np.isnan(thr) & below, float(e), thr)
-        gap = (thr - val) if higher else (val - thr)
-        first = first or (thr, gap)
-        texts.append(_texts(gap, base.name, base.unit, op))
-    assert first is not None
-    thr, gap = first
-    joined = _join(texts, "，或")
+        gaps.append((thr - val) if higher else (val - thr))
+        if len(gaps) == 1:
+            first = thr
+    gap = gaps[0]
+
+    def text() -> np.ndarray:
+        texts = [_texts(g, base.name, base.unit, op) for g, base in zip(gaps, b.bases, strict=True)]
+        joined = _join(texts, "，或")
+        return _mask_text(joined != "", joined)
+
     unit = np.full(n, None, dtype=object)
     unit[~np.isnan(gap)] = b.bases[0].unit
-    return vals[0].copy(), thr, gap, unit, _mask_text(joined != "", joined)
+    return vals[0].copy(), first, gap, unit, text
 
 
 def _case_gap(lo: np.ndarray, steps: list, n: int) -> tuple:
+    """Value, threshold, gap, unit of the step the firm falls short of, and its text (on call)."""
     value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
-    unit, text = np.full(n, None, dtype=object), np.full(n, None, dtype=object)
+    unit = np.full(n, None, dtype=object)
     done = np.zeros(n, dtype=bool)
+    picks: list[tuple[np.ndarray, Callable[[], np.ndarray]]] = []
     for _cond, p, ct in reversed(steps):  # lowest step first
         v, t, g, u = _first_failing(ct.leaves, n)
         hit = (lo < p) & ~done
-        value[hit], threshold[hit], gap[hit] = v[hit], t[hit], g[hit]
-        unit[hit], text[hit] = u[hit], ct.text[hit]
+        value[hit], threshold[hit], gap[hit], unit[hit] = v[hit], t[hit], g[hit], u[hit]
+        picks.append((hit, ct.text))
         done |= hit
+
+    def text() -> np.ndarray:
+        out = np.full(n, None, dtype=object)
+        for hit, part in picks:
+            if hit.any():
+                out[hit] = part()[hit]
+        return out
+
     return value, threshold, gap, unit, text

@@ -93,7 +93,12 @@ class Env:
         self.explain = explain
         self._memo: dict[str, np.ndarray] = {}
         self._consts: dict[float | str, np.ndarray] = {}
-        self.no_text = np.full(n, None, dtype=object)
+        #: the empty gap-text column, as a :data:`tiering.small.Text` (a fresh array per call)
+        self.no_text = functools.partial(np.full, n, None, dtype=object)
+        #: all-null number and code columns (read-only, shared like every constant)
+        self.nans = self.full(None)
+        self.nones = np.full(n, None, dtype=object)
+        self.nones.flags.writeable = False
 
     def full(self, v: float | str | bool | None) -> np.ndarray:
         """A constant column (shared: formula results are never written to)."""
@@ -102,6 +107,7 @@ class Env:
         if got is None:
             dtype = object if isinstance(v, str) else float
             got = self._consts[key] = np.full(self.n, key, dtype=dtype)  # type: ignore[index]
+            got.flags.writeable = False  # a write into a shared constant would be a silent bug
         return got
 
     def formula(self, source: str | float | int | bool) -> np.ndarray:

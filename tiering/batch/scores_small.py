@@ -14,7 +14,7 @@ a what-if still equals the batch row for the same firm and date.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,11 +94,31 @@ class CriteriaColumns:
         return [{k: self.columns[k][i] for k in keys} for i in self.rows_by_firm.get(uscc, ())]
 
 
+Table = pl.DataFrame | Mapping[str, list[Any]]
+
+
+def _columns(table: Table) -> dict[str, list[Any]]:
+    """A frame (or column lists, as ``SmallAssessment.table`` gives) as column lists."""
+    if isinstance(table, pl.DataFrame):
+        return {c.name: c.to_list() for c in table.get_columns()}
+    return dict(table)
+
+
+def _dicts(columns: Mapping[str, list[Any]], keys: Iterable[str]) -> list[dict[str, Any]]:
+    """Rows of ``columns`` restricted to ``keys``, as ``select(keys).to_dicts()``."""
+    keys = list(keys)
+    if not columns:  # an empty table (no tier pack in force) has no rows
+        return []
+    return [
+        dict(zip(keys, vals, strict=True)) for vals in zip(*(columns[k] for k in keys), strict=True)
+    ]
+
+
 def small_records(
     frame: pl.DataFrame,
-    criteria: pl.DataFrame,
-    tiers: pl.DataFrame,
-    firms: pl.DataFrame,
+    criteria: Table,
+    tiers: Table,
+    firms: Table,
     predictions: pl.DataFrame | None,
     run_id: str,
 ) -> tuple[dict[str, dict[str, Any]], CriteriaColumns]:
@@ -107,20 +127,23 @@ def small_records(
     A record has ``tiering.store.publish.FIRM_FIELDS`` as keys, JSON columns (``verdicts``,
     ``gaps``, ``probabilities``, ``learned_flags``, ``reasons``) as Python objects; each firm's
     criteria rows are in the engine's pack and criterion order (what ``sort_criteria`` keeps).
+    ``criteria``, ``tiers`` and ``firms`` are the assessment's frames or, cheaper, the numpy
+    backend's column lists (``SmallAssessment.table``): the same values either way.
     """
     from tiering.store.criteria_index import criterion_labels
     from tiering.store.publish import FIRM_FIELDS
 
     labels = criterion_labels()
-    cols = {c.name: c.to_list() for c in criteria.get_columns()}
+    cols = _columns(criteria)
     crit_by: dict[str, list[int]] = {}
     for i, u in enumerate(cols["uscc"]):
         crit_by.setdefault(u, []).append(i)
     c_pack, c_status, c_cid = cols["pack"], cols["status"], cols["criterion_id"]
-    tiers_by = _group(tiers.select("uscc", "pack", "tier", *_TIER_STATS).to_dicts())
+    tier_cols, firm_cols = _columns(tiers), _columns(firms)
+    tiers_by = _group(_dicts(tier_cols, ("uscc", "pack", "tier", *_TIER_STATS)))
     firm_by = {
         r["uscc"]: r
-        for r in firms.select("uscc", *[c for c in _FIRM_FIELDS if c in firms.columns]).to_dicts()
+        for r in _dicts(firm_cols, ["uscc", *(c for c in _FIRM_FIELDS if c in firm_cols)])
     }
     pred_by: dict[str, dict[str, Any]] = {}
     p_cols: list[str] = []
