@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from api.schemas import (
@@ -112,16 +112,38 @@ def describe_criteria(rows: Iterable[Mapping[str, Any]], gaps: Any) -> list[dict
 
 
 def describe_columns(
-    columns: Mapping[str, list[Any]], rows: Iterable[int], gaps: Any
+    columns: Mapping[str, Sequence[Any]], rows: Iterable[int], gaps: Any
 ) -> list[dict[str, Any]]:
     """:func:`describe_criteria` of rows given as column lists and row numbers (the what-if's
-    criteria): each row becomes a dict once, without the set-aside ``gap_text``."""
-    from tiering.store.criteria_index import describe
+    criteria), each row built once as its final dict, without the set-aside ``gap_text``.
 
-    keys = [k for k in columns if k != "gap_text"]
-    lists = [columns[k] for k in keys]
-    dicts = (dict(zip(keys, [col[i] for col in lists], strict=True)) for i in rows)
-    return describe(dicts, _gap_texts(gaps))
+    Equal to ``describe(rows as dicts, …)`` by test; written out because it runs for every
+    criterion of every what-if (~50 per firm) and the generic path built each row twice.
+    """
+    from tiering.store.criteria_index import criterion_labels, gap_phrase
+
+    labels = criterion_labels()
+    texts = _gap_texts(gaps)
+    pairs = [(k, v) for k, v in columns.items() if k != "gap_text"]
+    pack, cid = columns["pack"], columns["criterion_id"]
+    status, gap, unit = (columns.get(k) for k in ("status", "gap", "unit"))
+    out = []
+    for i in rows:
+        row = {k: col[i] for k, col in pairs}
+        key = (str(pack[i]), str(cid[i]))
+        label = row.get("label") or labels.get(key) or key[1]
+        text = texts.get(key)
+        if text is None:
+            text = gap_phrase(
+                label,
+                None if status is None else status[i],
+                None if gap is None else gap[i],
+                None if unit is None else unit[i],
+            )
+        row["label"] = label
+        row["gap_text"] = text
+        out.append(row)
+    return out
 
 
 def _verdicts(raw: Any) -> list[dict[str, Any]]:

@@ -297,11 +297,11 @@ def _criteria(uscc: np.ndarray, pids: list[str], results: dict[str, PackResult])
             value.append(cr.value)
             thr.append(cr.threshold)
             if cr.lo is not None and cr.hi is not None:
-                pts.append(np.where(cr.lo == cr.hi, cr.lo, np.nan))
+                pts += _floats(np.where(cr.lo == cr.hi, cr.lo, np.nan))
             else:
-                pts.append(np.full(n, np.nan))
+                pts += [None] * n
             m = cr.criterion.max_points
-            mx.append(np.full(n, np.nan if m is None else float(m)))
+            mx += [None if m is None else float(m)] * n
             gap.append(cr.gap)
             unit.append(cr.unit)
             text.append(cr.gap_text)  # built on call: see _LazyTexts
@@ -312,8 +312,8 @@ def _criteria(uscc: np.ndarray, pids: list[str], results: dict[str, PackResult])
         "status": _STATUS_NAMES[np.concatenate(status)].tolist(),
         "value": _floats(np.concatenate(value)),
         "threshold": _floats(np.concatenate(thr)),
-        "points": _floats(np.concatenate(pts)),
-        "max_points": _floats(np.concatenate(mx)),
+        "points": pts,
+        "max_points": mx,
         "gap": _floats(np.concatenate(gap)),
         "unit": np.concatenate(unit).tolist(),
         "gap_text": _LazyTexts(text, n),

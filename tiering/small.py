@@ -103,18 +103,18 @@ def _joined_text(cond: np.ndarray, parts: list[Text], sep: str) -> Text:
 
 def _cmp(v: np.ndarray, op: str, t: np.ndarray | float) -> np.ndarray:
     e = tol(t) if isinstance(t, float) else np.maximum(1.0, np.abs(t)) * REL_TOL
-    with np.errstate(invalid="ignore"):
-        if op == ">=":
-            r = v >= t - e
-        elif op == ">":
-            r = v > t + e
-        elif op == "<=":
-            r = v <= t + e
-        else:
-            r = v < t - e
-    out = r.astype(float)
-    out[np.isnan(v) | np.isnan(t)] = NAN
-    return out
+    if op == ">=":
+        r = v >= t - e
+    elif op == ">":
+        r = v > t + e
+    elif op == "<=":
+        r = v <= t + e
+    else:
+        r = v < t - e
+    # null where either side is null: x - x is 0 for a number and NaN for a null (values are
+    # finite or NaN here: the sources turn inf into null), and NaN comparisons are just False
+    out = r + (v - v)
+    return out if isinstance(t, float) else out + (t - t)
 
 
 def eval_test(t: Test, env: Env) -> CondResult:

@@ -10,6 +10,7 @@ Gap texts are formatted in Python exactly as polars formats them: numbers rounde
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +73,14 @@ def _const_text(n: int, keep: np.ndarray, msg: str | None) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=128)
+def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """All-null number and code columns of length n, read-only (shared between criteria)."""
+    nans, nones = np.full(n, NAN), np.full(n, None, dtype=object)
+    nans.flags.writeable = nones.flags.writeable = False
+    return nans, nones
+
+
 @dataclass
 class Leaf:
     value: np.ndarray
@@ -84,8 +93,9 @@ class Leaf:
 def _first_failing(
     leaves: list[Leaf], n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    if not leaves:
-        return np.full(n, NAN), np.full(n, NAN), np.full(n, NAN), np.full(n, None, object)
+    if not leaves:  # (flags, manual checks: shared read-only columns, never written)
+        nans, nones = _empty(n)
+        return nans, nans, nans, nones
     f0 = leaves[0]
     value, threshold, gap = f0.value.copy(), f0.threshold.copy(), f0.gap.copy()
     unit = np.full(n, f0.unit, dtype=object)

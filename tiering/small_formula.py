@@ -29,11 +29,14 @@ class Unsupported(Exception):
 
 
 def _and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where((a == 0) | (b == 0), 0.0, np.where(np.isnan(a) | np.isnan(b), NAN, 1.0))
+    # Kleene: false wins, else null wins. fmin ignores a null, so it finds a false; minimum
+    # propagates one (4 array operations instead of 8: this runs ~50 times per what-if)
+    return np.where(np.fmin(a, b) == 0, 0.0, np.minimum(a, b))
 
 
 def _or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.where((a == 1) | (b == 1), 1.0, np.where(np.isnan(a) | np.isnan(b), NAN, 0.0))
+    # Kleene: true wins, else null wins (the mirror of _and)
+    return np.where(np.fmax(a, b) == 1, 1.0, np.maximum(a, b))
 
 
 def _not(a: np.ndarray) -> np.ndarray:
