@@ -4,10 +4,13 @@ Run: ``.venv/bin/python bench/bench_score.py [n_firms] [--gx off|sample] [--mode
 Builds a clean contract-typed batch with ``bench_validate.build_tables`` in a child process
 (vectorised; its memory is not the run's), writes it as parquet to a temporary folder — or scores
 ``--data DIR`` (e.g. ``tiering simulate --firms 1000000 --out DIR``) — then times
-``tiering.batch.run_batch`` exactly as the CLI runs it: read → validate → features → rules →
-(models) → criteria streamed to the run folder → scores → candidate XLSX → manifest → publish to a
-SQLite store. Prints per-stage seconds and the process's peak RSS (the manifest's numbers), the
-publish time and the total. Printed numbers, not a timed test.
+``tiering.batch.run_batch`` exactly as the CLI runs it: read → validate → features → (models) →
+rules → criteria streamed to the run folder → scores → candidate XLSX → manifest → publish to a
+SQLite store. With ``--models`` the champions load in a background thread from the start (their
+time hides in read/validate; ``models`` shows only what is left of it plus the scoring) and the
+features stage also builds the history the models read. Prints per-stage seconds and the
+process's peak RSS (the manifest's numbers), the publish time and the total. Printed numbers, not
+a timed test.
 """
 
 from __future__ import annotations

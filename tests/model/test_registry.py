@@ -171,3 +171,54 @@ def test_no_registered_model_means_rules_only(fresh_store):
     from models.scoring import load_champions
 
     assert load_champions(fresh_store) is None
+
+
+@pytest.fixture
+def settings_uri(monkeypatch):
+    """Point the process settings (what the batch's model load reads) at a given MLflow store."""
+    from tiering.settings import get_settings
+
+    def use(uri: str) -> None:
+        monkeypatch.setenv("TIERING_MLFLOW_URI", uri)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
+
+
+def test_batch_load_without_champion_means_rules_only(fresh_store, settings_uri):
+    from models.scoring import NO_MODEL_NOTE
+    from tiering.batch.stages import load_models
+
+    settings_uri(fresh_store)
+    assert load_models() == type(load_models())(None, NO_MODEL_NOTE)
+
+
+def test_tampered_champion_stops_the_batch_in_its_models_stage(
+    store, settings_uri, city_dir, tmp_path
+):
+    """The champions load in the background while the batch reads its inputs; a file whose
+    SHA-256 differs still stops the run with the registry's own error, and nothing is written."""
+    from datetime import date
+
+    from models.tracking import configure
+    from tiering.batch import run_batch
+    from tiering.batch.stages import load_models
+
+    configure(store["uri"])
+    _set_alias("champion", store["v1"])
+    settings_uri(store["uri"])
+    assert set(load_models().champions.models) == {"innovative"}
+    files = list(Path(store["root"]).rglob("model.skops"))
+    for f in files:
+        f.write_bytes(f.read_bytes() + b"\0")
+    try:
+        with pytest.raises(ModelIntegrityError, match="SHA-256 不符") as err:
+            run_batch(city_dir, date(2025, 6, 30), tmp_path / "runs", gx="off", progress=False)
+        assert err.value.field == "sha256"
+    finally:
+        for f in files:
+            f.write_bytes(f.read_bytes()[:-1])
+    assert not (tmp_path / "runs").exists() or not [
+        p for p in (tmp_path / "runs").iterdir() if p.name != ".lock"
+    ]

@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +32,13 @@ from tiering.batch.export import export_candidates
 from tiering.batch.manifest import Manifest, file_sha256
 from tiering.batch.runfolder import building, complete_runs, make_run_id
 from tiering.batch.scores import assemble_scores, next_packs, write_criteria
-from tiering.batch.stages import ModelOutput, Stages, input_files, pack_versions
+from tiering.batch.stages import (
+    ModelOutput,
+    Stages,
+    history_only_columns,
+    input_files,
+    pack_versions,
+)
 from tiering.batch.summary import StageProgress
 from tiering.errors import TieringError
 from tiering.store.criteria_index import ROW_GROUP_ROWS
@@ -69,6 +77,19 @@ def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
+def _in_background(load: Callable[[], Any]) -> Future[Any]:
+    """Run ``load`` in its own thread; ``result()`` waits for it and re-raises what it raised.
+
+    Why a thread: loading the champions is mostly imports and deserialising (Python, ~3.5 s)
+    while reading and validating are polars work that releases the GIL, so the two overlap.
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiering-load-models")
+    try:
+        return pool.submit(load)
+    finally:
+        pool.shutdown(wait=False)  # no more work: the thread ends with the load
+
+
 def _previous_profile(runs_dir: Path) -> Any:
     """The last complete run's validation profile, for the contracts' batch-to-batch checks."""
     runs = complete_runs(runs_dir)
@@ -95,7 +116,9 @@ def run_batch(
 ) -> RunResult:
     """Score every firm in ``data_dir`` as of ``as_of`` into ``runs_dir`` and publish to ``store``.
 
-    ``store=None`` writes the run folder only. ``use_models=False`` runs the rules only.
+    ``store=None`` writes the run folder only. ``use_models=False`` runs the rules only; otherwise
+    ``stages.load_models`` starts in a background thread at once and the models stage waits for
+    it (its errors surface there, as if the stage had loaded the models itself).
     ``money_unit`` / ``industry_codes`` are what the operator declares about the extracts (元 or
     万元; GB/T 4754-2017 or pre-2019 codes) and go to the contracts' reader unchanged.
     """
@@ -106,6 +129,9 @@ def run_batch(
     files = input_files(data_dir)
     if "firms" not in files:
         raise BatchError(f"{data_dir} 中没有企业基本信息表（firms.parquet/csv/xlsx）", field="data")
+    # the models load while the inputs are hashed, read and validated; the models stage waits
+    # for them and re-raises any error of the load there, as when it loaded them itself
+    loading = _in_background(stages.load_models) if use_models else None
 
     hashes = {name: file_sha256(path) for name, path in sorted(files.items())}
     fingerprint = hashlib.sha256(
@@ -148,17 +174,19 @@ def run_batch(
             report = result.report
             del tables, result  # at 1 M firms each copy of the inputs is ~1–2 GB
         with bar.step("计算评估指标"), m.stage("features"):
-            frame = _collect(stages.features(valid, as_of))
+            # with models, the frame also carries the history they read (one query, not two)
+            frame = _collect(stages.features(valid, as_of, history=use_models))
             if frame["uscc"].n_unique() != frame.height:
                 raise BatchError("评估数据中企业重复（uscc 不唯一）", field="uscc")
+            del valid  # the input tables (~1–2 GB at 1 M firms): the frame has all they gave
         # models before rules: their feature matrices (~1–2 GB at 1 M firms) are freed before
         # the rules' wide frame (~2 GB) exists, so the two never add up in the peak
         with bar.step("模型评分"), m.stage("models"):
-            if use_models:
-                out = stages.models(frame, valid, as_of)
+            if loading is not None:
+                out = stages.models(frame, None, as_of, loading.result())
             else:
                 out = ModelOutput(None, {"used": False, "reason": "按 --no-models 仅运行规则"})
-            del valid  # the input tables: only the models' history features read them
+            frame = frame.drop(history_only_columns(frame))  # rules and scores: the §11 frame
             m.models = out.info
             predictions = out.predictions
             if not out.info.get("used"):

@@ -20,10 +20,13 @@ import polars as pl
 
 __all__ = [
     "Assessment",
+    "LoadedModels",
     "ModelOutput",
     "Stages",
+    "history_only_columns",
     "input_files",
     "learned_columns",
+    "load_models",
     "pack_versions",
     "score_models",
 ]
@@ -43,6 +46,14 @@ class ModelOutput:
 
     predictions: pl.DataFrame | None
     info: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class LoadedModels:
+    """What :func:`load_models` found: the champions, or why the run scores by the rules only."""
+
+    champions: Any | None
+    reason: str | None = None
 
 
 def input_files(data_dir: Path) -> dict[str, Path]:
@@ -76,10 +87,32 @@ def _validate(tables: Mapping[str, pl.DataFrame], as_of: date, gx: str, previous
     return validate_tables(tables, as_of, previous=previous, gx=gx)  # type: ignore[arg-type]
 
 
-def _features(tables: Mapping[str, pl.DataFrame], as_of: date) -> pl.DataFrame:
+def _features(
+    tables: Mapping[str, pl.DataFrame], as_of: date, *, history: bool = False
+) -> pl.DataFrame:
+    """The §11 frame; with ``history`` also the older figures the models read.
+
+    Why here: the models' history features need Y−2…Y−4 figures. Built in the same query as the
+    frame they add ~2–3 s at 1 M firms; rebuilt from the input tables inside the models stage
+    they cost a second full frame (~5 s more) and keep the input tables (~1.3 GB) alive until
+    then. The columns are identical either way (one function, ``assessment_frame``; a test in
+    ``tests/unit/batch/test_real_pipeline.py`` checks it).
+    """
     from features.asof import assessment_frame
 
-    return assessment_frame(tables, as_of).collect()
+    return assessment_frame(tables, as_of, history=history).collect()
+
+
+def history_only_columns(frame: pl.DataFrame) -> list[str]:
+    """The columns of ``frame`` that ``assessment_frame(..., history=True)`` adds for the models.
+
+    The run drops them before the rules so the rules, the scores and the store see exactly the
+    frame a rules-only run sees.
+    """
+    from features.asof import HISTORY_COLUMNS
+
+    extra = (*HISTORY_COLUMNS, "standards_count_y1")  # the latter: asof's history-mode extra
+    return [c for c in extra if c in frame.columns]
 
 
 def _rules(frame: pl.DataFrame, as_of: date) -> Assessment:
@@ -93,29 +126,49 @@ REASONS_TOP = 2_000
 FLAG_THRESHOLD = 0.5
 
 
+def load_models() -> LoadedModels:
+    """Load the registered ``champion`` models (imports, SHA-256 checks, deserialising).
+
+    Needs no data, so a run starts it in the background at its very start (``run_batch``) and
+    the models stage only waits for it: at 1 M firms the ~3.5 s it takes (mostly MLflow, sklearn
+    and skops imports) then overlap reading and validating the inputs. Errors (a broken registry,
+    a file whose SHA-256 differs) propagate to whoever takes the result; no registered champion
+    or no model libraries installed is not an error but a reason to score by the rules only.
+    """
+    try:
+        from models.scoring import NO_MODEL_NOTE, load_champions
+    except ImportError as exc:
+        return LoadedModels(None, f"模型组件不可用（{exc.name}）")
+    from tiering.settings import get_settings
+
+    champions = load_champions(get_settings().resolved_mlflow_uri)
+    return LoadedModels(champions, None if champions is not None else NO_MODEL_NOTE)
+
+
 def score_models(
     frame: pl.DataFrame,
-    tables: Mapping[str, pl.DataFrame],
+    tables: Mapping[str, pl.DataFrame] | None,
     as_of: date,
+    loaded: LoadedModels | None = None,
     *,
     reasons_top: int = REASONS_TOP,
 ) -> ModelOutput:
     """Score with the registered ``champion`` models (``models.scoring``; each file's SHA-256 is
     checked when loaded); rules only, and why, when none is registered.
 
+    ``loaded`` is what :func:`load_models` returned (loaded now when not given). ``frame`` should
+    carry the history columns (``_features(..., history=True)``); otherwise ``tables`` must be
+    given and the history is rebuilt from them — with neither the models refuse to score
+    (``MissingHistoryError``) rather than read the history as unknown.
+
     Probabilities cover every firm; the Chinese reasons (the costly part: ~7–12 ms a firm in
     ``models.reasons.explain``) only the ``reasons_top`` most likely firms of each target — the
     ones the candidate lists show.
     """
-    try:
-        from models.scoring import NO_MODEL_NOTE, load_champions
-    except ImportError as exc:
-        return ModelOutput(None, {"used": False, "reason": f"模型组件不可用（{exc.name}）"})
-    from tiering.settings import get_settings
-
-    champions = load_champions(get_settings().resolved_mlflow_uri)
+    loaded = loaded if loaded is not None else load_models()
+    champions = loaded.champions
     if champions is None:
-        return ModelOutput(None, {"used": False, "reason": NO_MODEL_NOTE})
+        return ModelOutput(None, {"used": False, "reason": loaded.reason})
     raw = champions.predict(frame, as_of=as_of, tables=tables, reasons_top=reasons_top)
     items = [
         {"target": t, "name": f"tiering-{t}", "version": str(v)}
@@ -192,10 +245,17 @@ def pack_versions(packs: list[str]) -> dict[str, dict[str, Any]]:
 
 @dataclass(frozen=True)
 class Stages:
-    """The functions a run calls; defaults are the real components."""
+    """The functions a run calls; defaults are the real components.
+
+    ``load_models`` runs in a background thread from the start of a run; ``models`` receives its
+    result. ``features`` is called with ``history=True`` when the models will be used.
+    """
 
     read: Callable[..., dict[str, pl.DataFrame]] = _read
     validate: Callable[[Mapping[str, pl.DataFrame], date, str, Any], Any] = _validate
-    features: Callable[[Mapping[str, pl.DataFrame], date], pl.DataFrame] = _features
+    features: Callable[..., pl.DataFrame] = _features
     rules: Callable[[pl.DataFrame, date], Assessment] = _rules
-    models: Callable[[pl.DataFrame, Mapping[str, pl.DataFrame], date], ModelOutput] = score_models
+    load_models: Callable[[], Any] = load_models
+    models: Callable[[pl.DataFrame, Mapping[str, pl.DataFrame] | None, date, Any], ModelOutput] = (
+        score_models
+    )

@@ -123,7 +123,10 @@ def fake_validate(
     )
 
 
-def fake_features(tables: Mapping[str, pl.DataFrame], as_of: dt.date) -> pl.DataFrame:
+def fake_features(
+    tables: Mapping[str, pl.DataFrame], as_of: dt.date, *, history: bool = False
+) -> pl.DataFrame:
+    """The §11 shape; with ``history`` one older figure, as ``assessment_frame`` adds them."""
     fin = tables["financials"].select(
         "uscc", pl.col("revenue").alias("revenue_y1"), pl.col("rd_expense").alias("rd_expense_y1")
     )
@@ -133,6 +136,7 @@ def fake_features(tables: Mapping[str, pl.DataFrame], as_of: dt.date) -> pl.Data
         .join(fin, on="uscc", how="left")
         .select("uscc", "name", "district", "industry", "revenue_y1", "rd_expense_y1")
         .with_columns(pl.lit(None, pl.Int64).alias("employees_y1"))
+        .with_columns(*([pl.col("revenue_y1").alias("revenue_y4")] if history else []))
         .sort("uscc")
     )
 
@@ -226,9 +230,19 @@ def fake_rules(frame: pl.DataFrame, as_of: dt.date) -> FakeAssessment:
     return FakeAssessment(pl.concat(crit), tiers_df, firms)
 
 
+FAKE_LOADED = object()
+"""What ``fake_load_models`` returns: the fake models stage insists on receiving it."""
+
+
+def fake_load_models() -> object:
+    return FAKE_LOADED
+
+
 def fake_models(
-    frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame], as_of: dt.date
+    frame: pl.DataFrame, tables: Mapping[str, pl.DataFrame] | None, as_of: dt.date, loaded: Any
 ) -> ModelOutput:
+    assert loaded is FAKE_LOADED, "the models stage gets what the background load returned"
+    assert "revenue_y4" in frame.columns, "the models stage gets the frame with its history"
     n = frame.height
     preds = frame.select("uscc").with_columns(
         pl.Series("p_innovative", [round((i * 37 % 100) / 100, 2) for i in range(n)]),
@@ -259,6 +273,7 @@ def fake_stages() -> Stages:
         validate=fake_validate,
         features=fake_features,
         rules=fake_rules,
+        load_models=fake_load_models,
         models=fake_models,
     )
 

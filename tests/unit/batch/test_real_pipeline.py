@@ -132,3 +132,18 @@ def test_published_frame_is_the_folder_s_scores(published) -> None:
     res, _, _ = published
     from_file = pl.read_parquet(res.run_dir / "scores.parquet")
     assert compact_rows(res.scores, res.run_id).equals(compact_rows(from_file, res.run_id))
+
+
+def test_the_frame_with_history_is_the_rules_frame_plus_the_history(city: Path) -> None:
+    """With models the features stage builds the history in the same query; dropping the history
+    columns must give exactly the frame a rules-only run builds (so rules and scores are alike)."""
+    from features.asof import HISTORY_COLUMNS
+    from tiering.batch.stages import Stages, history_only_columns, input_files
+
+    stages = Stages()
+    tables = stages.validate(stages.read(input_files(city)), AS_OF, "off", None).tables
+    plain = stages.features(tables, AS_OF)
+    full = stages.features(tables, AS_OF, history=True)
+    extra = history_only_columns(full)
+    assert set(HISTORY_COLUMNS) <= set(extra) and not history_only_columns(plain)
+    assert full.drop(extra).equals(plain) and full.drop(extra).columns == plain.columns

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from pathlib import Path
 
 import polars as pl
 import pytest
 
 from tiering.batch import ReconciliationError, run_batch
-from tiering.batch.stages import ModelOutput
+from tiering.batch.stages import LoadedModels, ModelOutput, score_models
+from tiering.errors import TieringError
 from tiering.store import Store
 
-from .conftest import AS_OF, N_FIRMS
+from .conftest import AS_OF, N_FIRMS, fake_read
 
 
 def visible(runs: Path) -> list[str]:
@@ -161,8 +163,8 @@ def test_rerun_gives_identical_results_and_publishing_twice_changes_nothing(
 
 
 def test_counts_that_do_not_reconcile_stop_the_run(data_dir, fake_stages, store, tmp_path) -> None:
-    def lossy_models(frame, tables, as_of):
-        out = fake_stages.models(frame, tables, as_of)
+    def lossy_models(frame, tables, as_of, loaded):
+        out = fake_stages.models(frame, tables, as_of, loaded)
         return ModelOutput(out.predictions.head(frame.height - 1), out.info)
 
     runs = tmp_path / "runs"
@@ -210,3 +212,109 @@ def test_run_ids_are_unique_and_input_fingerprint_tracks_inputs(
     )
     assert a.run_id.split("-")[-1] != b.run_id.split("-")[-1]
     assert a.manifest["inputs"]["firms"]["rows"] == N_FIRMS
+
+
+def test_models_load_in_the_background_while_the_inputs_are_read(
+    data_dir, fake_stages, tmp_path
+) -> None:
+    """The read waits for the load to have started: it only can if the load runs alongside."""
+    started = threading.Event()
+
+    def load():
+        started.set()
+        return fake_stages.load_models()
+
+    def read_once_loading(files, **options):
+        assert started.wait(timeout=10), "the models did not start loading before the read"
+        return fake_read(files, **options)
+
+    stages = dataclasses.replace(fake_stages, read=read_once_loading, load_models=load)
+    res = run_batch(data_dir, AS_OF, tmp_path / "runs", stages=stages, progress=False)
+    assert res.manifest["models"]["used"] and res.scores["p_specialized"].null_count() == 0
+
+
+def test_no_background_load_without_models(data_dir, fake_stages, tmp_path) -> None:
+    def load():
+        raise AssertionError("loaded although the run was asked for the rules only")
+
+    stages = dataclasses.replace(fake_stages, load_models=load)
+    res = run_batch(data_dir, AS_OF, tmp_path / "runs", use_models=False, stages=stages,
+                    progress=False)  # fmt: skip
+    assert res.manifest["models"]["used"] is False
+
+
+def test_a_broken_registry_fails_the_models_stage_and_publishes_nothing(
+    data_dir, fake_stages, store, tmp_path
+) -> None:
+    """The load's error surfaces unchanged (type, message, fields) once the run reaches the
+    models stage; the stages before it ran, nothing after it did and nothing is published."""
+    ran: list[str] = []
+    error = TieringError("tiering-delist 版本 3 的模型文件 SHA-256 不符", field="sha256")
+
+    def broken_load():
+        raise error
+
+    def rules(frame, as_of):
+        ran.append("rules")
+        return fake_stages.rules(frame, as_of)
+
+    def features(tables, as_of, **kw):
+        ran.append("features")
+        return fake_stages.features(tables, as_of, **kw)
+
+    runs = tmp_path / "runs"
+    stages = dataclasses.replace(
+        fake_stages, load_models=broken_load, rules=rules, features=features
+    )
+    with pytest.raises(TieringError, match="SHA-256 不符") as err:
+        run_batch(data_dir, AS_OF, runs, store=store, stages=stages, progress=False)
+    assert err.value is error and err.value.field == "sha256"
+    assert ran == ["features"]
+    assert not runs.exists() or visible(runs) == []
+    assert store.latest_run() is None
+
+
+def test_no_registered_champion_runs_rules_only_and_says_so(
+    data_dir, fake_stages, tmp_path
+) -> None:
+    from rich.console import Console
+
+    from models.scoring import NO_MODEL_NOTE
+
+    console = Console(file=__import__("io").StringIO(), width=200)
+    stages = dataclasses.replace(
+        fake_stages,
+        load_models=lambda: LoadedModels(None, NO_MODEL_NOTE),
+        models=score_models,
+    )
+    res = run_batch(data_dir, AS_OF, tmp_path / "runs", stages=stages, console=console,
+                    progress=False)  # fmt: skip
+    assert res.manifest["models"] == {"used": False, "reason": NO_MODEL_NOTE}
+    assert not [c for c in res.scores.columns if c.startswith("p_")]
+    assert NO_MODEL_NOTE in console.file.getvalue()
+
+
+def test_history_columns_reach_the_models_but_not_the_rules_or_the_scores(
+    data_dir, fake_stages, tmp_path
+) -> None:
+    seen: dict[str, list[str]] = {}
+
+    def rules(frame, as_of):
+        seen["rules"] = frame.columns
+        return fake_stages.rules(frame, as_of)
+
+    def models(frame, tables, as_of, loaded):
+        seen["models"] = frame.columns
+        assert tables is None  # the input tables were freed after the features
+        return fake_stages.models(frame, tables, as_of, loaded)
+
+    stages = dataclasses.replace(fake_stages, rules=rules, models=models)
+    with_models = run_batch(data_dir, AS_OF, tmp_path / "a", stages=stages, progress=False)
+    assert "revenue_y4" in seen["models"] and "revenue_y4" not in seen["rules"]
+    rules_seen = seen["rules"]
+    rules_only = run_batch(
+        data_dir, AS_OF, tmp_path / "b", use_models=False, stages=stages, progress=False
+    )
+    assert seen["rules"] == rules_seen  # the rules see the same frame with or without models
+    assert "revenue_y4" not in with_models.scores.columns
+    assert set(rules_only.scores.columns) < set(with_models.scores.columns)
