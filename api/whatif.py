@@ -6,8 +6,8 @@ so it runs what the batch runs — ``tiering.engine.assess`` on the assessment f
 ``tiering.batch.scores_small.small_records`` (tested equal to the batch's ``build_scores`` +
 ``firm_rows``) — and the look-up's :func:`api.views.build_firm` turns either into the response.
 
-Why micro-batches: the rule engine has a fixed cost per call (~7 ms of CPU for the numpy
-backend's walk over every pack, against ~0.3 ms per extra row) that dwarfs one row; requests arriving within ``max_wait`` seconds
+Why micro-batches: the rule engine has a fixed cost per call (7–14 ms of CPU for the numpy
+backend's walk over every pack on this machine, against ~0.5 ms per extra row) that dwarfs one row; requests arriving within ``max_wait`` seconds
 (default 2 ms) are assessed together in one frame and each caller gets its own row back. Rows
 with the same USCC never share a batch. Under load this trades ≤ 2 ms of latency for several times
 the throughput; a lone request pays the 2 ms only.
