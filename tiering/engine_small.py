@@ -118,7 +118,10 @@ class _Table:
         if not self.columns:
             return pl.DataFrame(schema=self.schema)
         return pl.DataFrame(
-            [pl.Series(k, v, dtype=self.schema[k]) for k, v in self.columns.items()]
+            [
+                pl.Series(k, v if isinstance(v, list) else list(v), dtype=self.schema[k])
+                for k, v in self.columns.items()
+            ]
         )
 
 
