@@ -117,31 +117,19 @@ def describe_columns(
     """:func:`describe_criteria` of rows given as column lists and row numbers (the what-if's
     criteria), each row built once as its final dict, without the set-aside ``gap_text``.
 
-    Equal to ``describe(rows as dicts, …)`` by test; written out because it runs for every
-    criterion of every what-if (~50 per firm) and the generic path built each row twice.
+    Equal to ``describe(rows as dicts, …)`` by test (the same ``label_and_text``); its own loop
+    because it runs for every criterion of every what-if (~50 per firm) and the generic path
+    built each row twice.
     """
-    from tiering.store.criteria_index import criterion_labels, gap_phrase
+    from tiering.store.criteria_index import criterion_labels, label_and_text
 
     labels = criterion_labels()
     texts = _gap_texts(gaps)
     pairs = [(k, v) for k, v in columns.items() if k != "gap_text"]
-    pack, cid = columns["pack"], columns["criterion_id"]
-    status, gap, unit = (columns.get(k) for k in ("status", "gap", "unit"))
     out = []
     for i in rows:
         row = {k: col[i] for k, col in pairs}
-        key = (str(pack[i]), str(cid[i]))
-        label = row.get("label") or labels.get(key) or key[1]
-        text = texts.get(key)
-        if text is None:
-            text = gap_phrase(
-                label,
-                None if status is None else status[i],
-                None if gap is None else gap[i],
-                None if unit is None else unit[i],
-            )
-        row["label"] = label
-        row["gap_text"] = text
+        row["label"], row["gap_text"] = label_and_text(row, labels, texts)
         out.append(row)
     return out
 

@@ -90,21 +90,10 @@ class SmallAssessment(Assessment):
             self._frames[name] = got
         return got
 
-    @property
-    def criteria(self) -> pl.DataFrame:  # type: ignore[override]
-        return self._frame("criteria")
-
-    @property
-    def tiers(self) -> pl.DataFrame:  # type: ignore[override]
-        return self._frame("tiers")
-
-    @property
-    def firms(self) -> pl.DataFrame:  # type: ignore[override]
-        return self._frame("firms")
-
-    @property
-    def dimensions(self) -> pl.DataFrame:  # type: ignore[override]
-        return self._frame("dimensions")
+    criteria = property(lambda self: self._frame("criteria"))  # type: ignore[assignment]
+    tiers = property(lambda self: self._frame("tiers"))  # type: ignore[assignment]
+    firms = property(lambda self: self._frame("firms"))  # type: ignore[assignment]
+    dimensions = property(lambda self: self._frame("dimensions"))  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)

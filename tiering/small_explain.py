@@ -10,7 +10,6 @@ Gap texts are formatted in Python exactly as polars formats them: numbers rounde
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 from tiering.compile import tol
 from tiering.explain import _COUNTED, _template
 from tiering.pack_model import Criterion
-from tiering.small_formula import NAN
+from tiering.small_formula import NAN, empty_columns
 
 __all__ = ["Leaf"]
 
@@ -73,14 +72,6 @@ def _const_text(n: int, keep: np.ndarray, msg: str | None) -> np.ndarray:
     return out
 
 
-@functools.lru_cache(maxsize=128)
-def _empty(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """All-null number and code columns of length n, read-only (shared between criteria)."""
-    nans, nones = np.full(n, NAN), np.full(n, None, dtype=object)
-    nans.flags.writeable = nones.flags.writeable = False
-    return nans, nones
-
-
 @dataclass
 class Leaf:
     value: np.ndarray
@@ -94,7 +85,7 @@ def _first_failing(
     leaves: list[Leaf], n: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if not leaves:  # (flags, manual checks: shared read-only columns, never written)
-        nans, nones = _empty(n)
+        nans, nones = empty_columns(n)
         return nans, nans, nans, nones
     f0 = leaves[0]
     value, threshold, gap = f0.value.copy(), f0.threshold.copy(), f0.gap.copy()

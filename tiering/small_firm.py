@@ -39,13 +39,13 @@ def _industry_rows() -> dict[str, tuple]:
     return {r[0]: r[1:] for r in t.select("industry", *cols).iter_rows()}
 
 
-def _same_dtype(have: pl.DataType, want: pl.DataType) -> bool:
-    """``have == want`` without polars' Python-level ``__eq__`` for plain (unparametrised) types.
+def _same_dtype(have: pl.DataType, want: pl.DataType, kind: type) -> bool:
+    """``have == want`` (``kind``: want's class) without polars' Python-level ``__eq__`` for
+    plain (unparametrised) types.
 
     Why: that comparison ran ~200 times per what-if batch and cost more than the columns' data.
     """
-    want_type = want if isinstance(want, type) else type(want)
-    if type(have) is want_type and not want_type.is_nested() and want_type not in _PARAMETRISED:
+    if type(have) is kind and not kind.is_nested() and kind not in _PARAMETRISED:
         return True
     return bool(have == want)
 
@@ -70,7 +70,7 @@ def _column(
             return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
         return np.full(n, NAN)
     s = frame.get_column(name)
-    if not _same_dtype(have[name], want):
+    if not _same_dtype(have[name], want, kind):
         s = s.cast(want)  # the same (strict) cast as the polars path
     if kind is pl.String:
         out = np.array(s.to_list(), dtype=object)

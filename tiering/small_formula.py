@@ -19,7 +19,7 @@ import numpy as np
 
 from tiering.pack_model import Pack
 
-__all__ = ["NAN", "Env", "Unsupported"]
+__all__ = ["NAN", "Env", "Unsupported", "empty_columns"]
 
 NAN = float("nan")
 
@@ -65,6 +65,15 @@ def _finite(a: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(a), a, NAN)
 
 
+@functools.lru_cache(maxsize=128)
+def empty_columns(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """All-null number and code columns of length n, read-only: shared by every criterion that
+    has no value, threshold, gap or unit (a write into one would raise, not leak)."""
+    nans, nones = np.full(n, NAN), np.full(n, None, dtype=object)
+    nans.flags.writeable = nones.flags.writeable = False
+    return nans, nones
+
+
 # --------------------------------------------------------------------------- formulas
 @functools.lru_cache(maxsize=4096)
 def _parse(source: str) -> ast.expr:
@@ -99,9 +108,7 @@ class Env:
         #: the empty gap-text column, as a :data:`tiering.small.Text` (a fresh array per call)
         self.no_text = functools.partial(np.full, n, None, dtype=object)
         #: all-null number and code columns (read-only, shared like every constant)
-        self.nans = self.full(None)
-        self.nones = np.full(n, None, dtype=object)
-        self.nones.flags.writeable = False
+        self.nans, self.nones = empty_columns(n)
 
     def full(self, v: float | str | bool | None) -> np.ndarray:
         """A constant column (shared: formula results are never written to)."""

@@ -141,10 +141,21 @@ def describe(
     texts = gap_texts or {}
     out = []
     for row in rows:
-        key = (str(row.get("pack")), str(row.get("criterion_id")))
-        label = row.get("label") or labels.get(key) or key[1]
-        text = row.get("gap_text") or texts.get(key)
-        if text is None:
-            text = gap_phrase(label, row.get("status"), row.get("gap"), row.get("unit"))
+        label, text = label_and_text(row, labels, texts)
         out.append({**row, "label": label, "gap_text": text})
     return out
+
+
+def label_and_text(
+    row: Mapping[str, Any],
+    labels: Mapping[tuple[str, str], str],
+    texts: Mapping[tuple[str, str], str],
+) -> tuple[str, str | None]:
+    """One criterion row's label and gap text: the row's own, else the pack's label / the rules'
+    wording from ``texts``, else the criterion id / a phrase from gap and unit."""
+    key = (str(row.get("pack")), str(row.get("criterion_id")))
+    label = row.get("label") or labels.get(key) or key[1]
+    text = row.get("gap_text") or texts.get(key)
+    if text is None:
+        text = gap_phrase(label, row.get("status"), row.get("gap"), row.get("unit"))
+    return label, text
