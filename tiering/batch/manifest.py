@@ -66,11 +66,17 @@ class Manifest:
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
-        """Time a stage and record the process's peak memory at its end."""
-        start = time.perf_counter()
+        """Time a stage and record the process's peak memory at its end.
+
+        ``cpu_seconds`` is the process's CPU time over the stage (all threads): against
+        ``seconds`` it says how many cores the stage kept busy, which a wall clock on a shared
+        machine cannot.
+        """
+        start, cpu = time.perf_counter(), time.process_time()
         yield
         self.stages[name] = {
             "seconds": round(time.perf_counter() - start, 3),
+            "cpu_seconds": round(time.process_time() - cpu, 3),
             "peak_rss_mb": peak_rss_mb(),
         }
 

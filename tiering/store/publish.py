@@ -13,6 +13,7 @@ batch's budget is seconds. SQLite gets ``executemany`` over plain tuples in chun
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -274,19 +275,25 @@ def _sqlite_insert(
 
 
 def _bulk_insert_firms(conn: Connection, frame: pl.DataFrame) -> None:
-    """Load a run's rows; into an empty table with the secondary indexes built afterwards (one
-    sorted build instead of ~1 M random index updates — DDL is transactional on both back ends).
+    """Load a run's rows (see :func:`_indexes_after_load`)."""
+    with _indexes_after_load(conn):
+        _load(conn, frame)
 
-    Not on SQLite: there each ``CREATE INDEX`` rescans the whole ~1.3 GB table, while the rows
-    come in uscc order and the other indexed columns have a handful of values, so keeping the
-    indexes while loading touches only a few hot pages (measured at 1 M firms: ~2–3 s less).
+
+@contextlib.contextmanager
+def _indexes_after_load(conn: Connection) -> Iterator[None]:
+    """Into an empty table, load with the secondary indexes dropped and build them afterwards:
+    one sorted build instead of ~1 M index updates (DDL is transactional on both back ends).
+
+    Measured on SQLite at 837 k firm rows, load + index builds + commit: 21.8 → 18.9 s with 64 KB
+    pages, 29.7 → 24.4 s with 4 KB pages. A table that already holds runs keeps its indexes (a
+    rebuild would rescan every run).
     """
     empty = conn.execute(select(FirmResult.run_id).limit(1)).first() is None
-    rebuild = empty and conn.dialect.name != "sqlite"
-    indexes = list(FirmResult.__table__.indexes) if rebuild else []
+    indexes = list(FirmResult.__table__.indexes) if empty else []
     for index in indexes:
         index.drop(conn)
-    _load(conn, frame)
+    yield
     for index in indexes:
         index.create(conn)
 
@@ -442,7 +449,8 @@ def stage_run(
 
     columns = [*_TYPED, "detail"]  # compact_rows' columns
     calls = [functools.partial(chunk, start) for start in _starts(scores)]
-    _sqlite_insert(conn, columns, _prefetched_calls(calls))
+    with _indexes_after_load(conn):
+        _sqlite_insert(conn, columns, _prefetched_calls(calls))
     return True
 
 

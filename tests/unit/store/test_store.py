@@ -289,6 +289,25 @@ def test_indexes_are_in_place_after_publishing(store: Store, tmp_path: Path) -> 
     assert {i.name for i in FirmResult.__table__.indexes} <= names
 
 
+def test_staged_load_into_an_empty_store_rebuilds_the_indexes_or_rolls_back(
+    store: Store, tmp_path: Path
+) -> None:
+    """The first run loads with its secondary indexes dropped and rebuilt (``publish``'s
+    ``_indexes_after_load``): they exist after the commit, and an aborted load rolls the drop
+    back with everything else."""
+    wanted = {i.name for i in FirmResult.__table__.indexes}
+
+    def index_names() -> set[str]:
+        return {i["name"] for i in inspect(store.engine).get_indexes("firm_results")}
+
+    aborted = make_run_dir(tmp_path / "runs", "r0", usccs(3))
+    _staged(store, aborted, "r0").abort()
+    assert table_counts(store)[1] == 0 and wanted <= index_names()
+    run_dir = make_run_dir(tmp_path / "runs", "r1", usccs(3))
+    _staged(store, run_dir, "r1").complete(run_dir)
+    assert table_counts(store)[1] == 3 and wanted <= index_names()
+
+
 def _staged(store: Store, run_dir: Path, run_id: str):
     import datetime as dt
 
@@ -351,3 +370,36 @@ def test_aborted_or_failed_staging_leaves_the_last_run_serving(
         failing.complete(second)
     assert store.latest_run().run_id == "r1"  # type: ignore[union-attr]
     assert table_counts(store) == (1, 3, 2)
+
+
+def test_new_sqlite_store_gets_large_pages_and_existing_files_keep_theirs(tmp_path):
+    """A new store file is created with ``SQLITE_PAGE_SIZE`` pages in WAL mode; a file made
+    elsewhere with 4 KB pages keeps them (its data stays readable, nothing is rewritten)."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from tiering.store.engine import SQLITE_PAGE_SIZE, make_engine
+
+    def page_size_and_mode(url: str) -> tuple[int, str]:
+        engine = make_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE IF NOT EXISTS t (a)"))
+            conn.execute(text("INSERT INTO t VALUES (1)"))
+        with engine.connect() as conn:
+            got = (
+                conn.execute(text("PRAGMA page_size")).scalar_one(),
+                conn.execute(text("PRAGMA journal_mode")).scalar_one(),
+            )
+        engine.dispose()
+        return got
+
+    assert page_size_and_mode(f"sqlite:///{tmp_path / 'new.db'}") == (SQLITE_PAGE_SIZE, "wal")
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as raw:
+        raw.execute("PRAGMA page_size=4096")
+        raw.execute("CREATE TABLE t (a)")
+    assert SQLITE_PAGE_SIZE != 4096
+    assert page_size_and_mode(f"sqlite:///{old}") == (4096, "wal")
+    with sqlite3.connect(old) as raw:
+        assert raw.execute("SELECT count(*) FROM t").fetchone() == (1,)
