@@ -19,6 +19,7 @@ the file in and out; nothing is copied onto the heap), and the run folder stays 
 
 from __future__ import annotations
 
+import bisect
 import os
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,15 @@ class MappedCriteria:
         self._table: pa.Table = ipc.open_file(pa.memory_map(str(self.path), "r")).read_all()
         self._names = self._table.column_names
         self._columns = self._table.columns
+        # the file's record batches: every column is chunked alike (one chunk per batch), so a
+        # firm's rows are found by one bisection instead of one search per column
+        self._chunks = [col.chunks for col in self._columns]
+        self._starts = [0]
+        for batch in self._table.column(0).chunks if self._columns else ():
+            self._starts.append(self._starts[-1] + len(batch))
+        self._aligned = all(
+            [len(c) for c in chunks] == [len(c) for c in self._chunks[0]] for chunks in self._chunks
+        )
 
     @property
     def num_rows(self) -> int:
@@ -65,8 +75,23 @@ class MappedCriteria:
 
     def slice(self, offset: int, count: int) -> list[dict[str, Any]]:
         """Rows ``offset … offset+count-1`` as dicts (what ``firm_results`` points at)."""
+        columns = self.columns(offset, count)
+        values = columns.values()
+        return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
+
+    def columns(self, offset: int, count: int) -> dict[str, list[Any]]:
+        """Rows ``offset … offset+count-1`` as one Python list per column.
+
+        Why columns: a look-up builds each criterion's response row once from these
+        (``api.views.describe_columns``); building dicts here first was about half of this
+        call's cost, and the look-up copied them twice more.
+        """
         if offset < 0 or count < 0 or offset + count > self._table.num_rows:
             raise IndexError(f"criteria rows {offset}+{count} outside {self.path}")
-        # column by column then zipped: ~30% cheaper than Table.to_pylist for a firm's few rows
-        values = [col.slice(offset, count).to_pylist() for col in self._columns]
-        return [dict(zip(self._names, row, strict=True)) for row in zip(*values, strict=True)]
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if self._aligned and count and offset + count <= self._starts[i + 1]:
+            lo = offset - self._starts[i]  # within one record batch: slice that chunk only
+            lists = [chunks[i].slice(lo, count).to_pylist() for chunks in self._chunks]
+        else:
+            lists = [col.slice(offset, count).to_pylist() for col in self._columns]
+        return dict(zip(self._names, lists, strict=True))

@@ -20,7 +20,7 @@ import polars as pl
 from sqlalchemy import select, text
 
 from api.criteria_cache import MappedCriteria
-from api.views import describe_criteria
+from api.views import describe_columns, describe_criteria
 from tiering.store import FirmRecord, Principal, RunInfo, Store, open_index
 from tiering.store.models import FirmResult
 from tiering.store.publish import FIRM_COLUMNS
@@ -143,13 +143,13 @@ class Repository:
         if firm.criteria_offset is None or not firm.criteria_count:
             return []
         if self._mapped is not None and self._mapped[0] == run.run_id:
-            rows = self._mapped[1].slice(firm.criteria_offset, firm.criteria_count)
-        else:
-            try:
-                index = open_index(run.run_dir)
-            except FileNotFoundError:  # folder pruned: the stored row still answers
-                return []
-            rows = index.slice(firm.criteria_offset, firm.criteria_count)
+            columns = self._mapped[1].columns(firm.criteria_offset, firm.criteria_count)
+            return describe_columns(columns, range(firm.criteria_count), firm.gaps)
+        try:
+            index = open_index(run.run_dir)
+        except FileNotFoundError:  # folder pruned: the stored row still answers
+            return []
+        rows = index.slice(firm.criteria_offset, firm.criteria_count)
         return describe_criteria(rows, firm.gaps)
 
     def principal_by_hash(self, key_hash: str) -> Principal | None:
