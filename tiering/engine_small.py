@@ -25,6 +25,7 @@ from tiering.engine import Assessment
 from tiering.ladder import TIER
 from tiering.pack_model import STATUSES, VERDICTS, Pack
 from tiering.small import PackResult, evaluate_pack
+from tiering.small_formula import full
 
 if TYPE_CHECKING:  # pragma: no cover
     from tiering.engine import _Plan
@@ -191,7 +192,7 @@ def assess_small(source: pl.DataFrame, plan: _Plan) -> Any:
             else None
         )
         for cp in review.values():
-            codes = np.full(n, 3, dtype=np.int64)
+            codes = full(n, 3, np.int64)
             if sub_el is not None:
                 assert isinstance(cp.pack, Pack)
                 res = evaluate_pack(cp.pack, sub, len(rows), year, cp.application, explain=False)
@@ -336,7 +337,7 @@ def _tiers(
             {}, {"uscc": pl.String, "pack": engine.pack_enum(), "verdict": engine.VERDICT}
         )
     pids, tiers, verdict, score, smin, smax, mark, prereq, assessed = ([] for _ in range(9))
-    nan = np.full(n, np.nan)
+    nan = full(n, np.nan)
     for pid in plan.tier_ids:
         res = results[pid]
         pk = res.pack
@@ -352,7 +353,7 @@ def _tiers(
             score += [nan]
             smin += [nan]
             smax += [nan]
-        mark.append(np.full(n, np.nan if pk.pass_mark is None else float(pk.pass_mark)))
+        mark.append(full(n, np.nan if pk.pass_mark is None else float(pk.pass_mark)))
         prereq.append(_held_any(cols, n, pk.prerequisite) if pk.prerequisite else np.ones(n, bool))
         assessed.append(~_held_any(cols, n, pk.skip_if_held))
     columns = {
@@ -394,8 +395,8 @@ def _dimensions(uscc: np.ndarray, plan: _Plan, results: dict[str, PackResult]) -
             rows["score"].append(np.where(lo == hi, lo, np.nan))
             rows["lo"].append(lo)
             rows["hi"].append(hi)
-            rows["max"].append(np.full(n, float(d.max_points)))
-            rows["min"].append(np.full(n, np.nan if d.min_points is None else float(d.min_points)))
+            rows["max"].append(full(n, float(d.max_points)))
+            rows["min"].append(full(n, np.nan if d.min_points is None else float(d.min_points)))
     schema = {
         "uscc": pl.String,
         "pack": engine.pack_enum(),

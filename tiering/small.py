@@ -59,7 +59,7 @@ from tiering.small_explain import (
     _mask_text,
     _texts,
 )
-from tiering.small_formula import NAN, Env, Unsupported, _and, _is_str, _not, _or
+from tiering.small_formula import NAN, Env, Unsupported, _and, _is_str, _not, _or, full
 
 __all__ = [
     "NAN",
@@ -71,6 +71,9 @@ __all__ = [
 ]
 
 MET, UNMET, UNKNOWN, MANUAL = (STATUSES.index(s) for s in STATUSES)
+#: status code → Kleene value (met 1, unmet 0, unknown / manual review null): one ``take``
+#: instead of two ``where`` and two comparisons, ~50 times per what-if
+_KLEENE = np.array([{"met": 1.0, "unmet": 0.0}.get(s, NAN) for s in STATUSES])
 
 
 #: a gap-text column, built only when called: most texts are never read (the what-if keeps the
@@ -186,7 +189,7 @@ class CriterionResult:
 
 
 def _status_from(cond: np.ndarray, null_status: str) -> np.ndarray:
-    out = np.full(len(cond), STATUSES.index(null_status), dtype=np.uint8)
+    out = full(len(cond), STATUSES.index(null_status), np.uint8)
     out[cond == 1] = MET
     out[cond == 0] = UNMET
     return out
@@ -264,7 +267,7 @@ def eval_criterion(c: Criterion, env: Env, application: str) -> CriterionResult:
     nulls, no_unit = env.nans, env.nones
     if c.manual is not None:
         if c.manual.flag is None:
-            status = np.full(n, MANUAL, dtype=np.uint8)
+            status = full(n, MANUAL, np.uint8)
         else:
             status = _status_from(env.formula(c.manual.flag), "manual_review")
         return CriterionResult(c, status, None, None, nulls, nulls, nulls, no_unit, env.no_text)
@@ -304,7 +307,7 @@ class PackResult:
         cr = self.criteria.get(cid)
         if cr is None:
             return np.ones(len(next(iter(self.criteria.values())).status))
-        return np.where(cr.status == MET, 1.0, np.where(cr.status == UNMET, 0.0, NAN))
+        return _KLEENE.take(cr.status)
 
     def verdict(self, eligibility: list[np.ndarray]) -> np.ndarray:
         assert self.pack.verdict is not None
@@ -354,7 +357,7 @@ def _bound_at_least(lo: np.ndarray, hi: np.ndarray, mark: float) -> np.ndarray:
 
 def _sum(parts: list[np.ndarray], n: int) -> np.ndarray:
     if not parts:
-        return np.full(n, NAN)
+        return full(n, NAN)
     out = parts[0].copy()
     for p in parts[1:]:
         out = out + p

@@ -19,7 +19,7 @@ import numpy as np
 from tiering.compile import tol
 from tiering.explain import _COUNTED, _template
 from tiering.pack_model import Criterion
-from tiering.small_formula import NAN, empty_columns
+from tiering.small_formula import NAN, empty_columns, full
 
 __all__ = ["Leaf"]
 
@@ -39,7 +39,7 @@ def _number(x: float, unit: str) -> str:
 
 
 def _texts(gap: np.ndarray, name: str, unit: str, op: str) -> np.ndarray:
-    out = np.full(len(gap), None, dtype=object)
+    out = full(len(gap), None, object)
     rows = np.flatnonzero(~np.isnan(gap))
     if len(rows):
         left, right = _template(name, unit, op).split("{}")
@@ -50,7 +50,7 @@ def _texts(gap: np.ndarray, name: str, unit: str, op: str) -> np.ndarray:
 
 def _join(parts: list[np.ndarray], sep: str) -> np.ndarray:
     """``concat_str(..., ignore_nulls=True)`` row by row ("" where every part is null)."""
-    out = np.full(len(parts[0]), "", dtype=object)
+    out = full(len(parts[0]), "", object)
     some = np.zeros(len(parts[0]), dtype=bool)
     for p in parts:
         some |= p != None  # noqa: E711 (elementwise on an object array)
@@ -66,7 +66,7 @@ def _mask_text(keep: np.ndarray, text: np.ndarray) -> np.ndarray:
 
 
 def _const_text(n: int, keep: np.ndarray, msg: str | None) -> np.ndarray:
-    out = np.full(n, None, dtype=object)
+    out = full(n, None, object)
     if msg is not None:
         out[keep] = msg
     return out
@@ -89,7 +89,7 @@ def _first_failing(
         return nans, nans, nans, nones
     f0 = leaves[0]
     value, threshold, gap = f0.value.copy(), f0.threshold.copy(), f0.gap.copy()
-    unit = np.full(n, f0.unit, dtype=object)
+    unit = full(n, f0.unit, object)
     done = np.zeros(n, dtype=bool)
     for lf in leaves:
         hit = _is_false(lf.cond) & ~done
@@ -111,7 +111,7 @@ def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
     op = ">=" if higher else "<="
     gaps: list[np.ndarray] = []
     for val, base in zip(vals, b.bases, strict=True):
-        thr = np.full(n, NAN)
+        thr = full(n, NAN)
         for e in sorted(base.edges, reverse=not higher):  # nearest-to-worst first
             with np.errstate(invalid="ignore"):
                 below = (val < e - tol(e)) if higher else (val > e + tol(e))
@@ -126,15 +126,15 @@ def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
         joined = _join(texts, "，或")
         return _mask_text(joined != "", joined)
 
-    unit = np.full(n, None, dtype=object)
+    unit = full(n, None, object)
     unit[~np.isnan(gap)] = b.bases[0].unit
     return vals[0].copy(), first, gap, unit, text
 
 
 def _case_gap(lo: np.ndarray, steps: list, n: int) -> tuple:
     """Value, threshold, gap, unit of the step the firm falls short of, and its text (on call)."""
-    value, threshold, gap = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
-    unit = np.full(n, None, dtype=object)
+    value, threshold, gap = full(n, NAN), full(n, NAN), full(n, NAN)
+    unit = full(n, None, object)
     done = np.zeros(n, dtype=bool)
     picks: list[tuple[np.ndarray, Callable[[], np.ndarray]]] = []
     for _cond, p, ct in reversed(steps):  # lowest step first
@@ -145,7 +145,7 @@ def _case_gap(lo: np.ndarray, steps: list, n: int) -> tuple:
         done |= hit
 
     def text() -> np.ndarray:
-        out = np.full(n, None, dtype=object)
+        out = full(n, None, object)
         for hit, part in picks:
             if hit.any():
                 out[hit] = part()[hit]

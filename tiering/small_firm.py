@@ -21,7 +21,7 @@ import polars as pl
 
 from tiering.compile import tol
 from tiering.pack_model import TIER_ORDER
-from tiering.small_formula import NAN, _and, _not, _or
+from tiering.small_formula import NAN, _and, _not, _or, full
 
 __all__ = ["firm_columns", "input_columns"]
 
@@ -65,10 +65,10 @@ def _column(
     kind = want if isinstance(want, type) else type(want)  # (class checks: no polars __eq__)
     if name not in have:
         if kind is pl.String:
-            return np.full(n, None, dtype=object)
+            return full(n, None, object)
         if kind is pl.Date:
-            return np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
-        return np.full(n, NAN)
+            return full(n, np.datetime64("NaT"), "datetime64[D]")
+        return full(n, NAN)
     s = frame.get_column(name)
     if not _same_dtype(have[name], want, kind):
         s = s.cast(want)  # the same (strict) cast as the polars path
@@ -131,7 +131,7 @@ def _size_class(sector: np.ndarray, cols: Mapping[str, np.ndarray]) -> np.ndarra
     from tiering.size_class import _NA, METRIC_COLUMNS, _pack
 
     pack = _pack()
-    out = np.full(len(sector), "unknown", dtype=object)
+    out = full(len(sector), "unknown", object)
     out[[s == _NA for s in sector]] = "not_applicable"
     for s in pack.sectors:
         on = np.array([x == s.id for x in sector], dtype=bool)
@@ -166,7 +166,7 @@ def _four_above(cols: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     margin = float(pack.parameters.get("delist_margin", 1.1))
     group = cols["four_above_group"]
     n = len(group)
-    meets, upsize, delist = np.full(n, NAN), np.full(n, NAN), np.full(n, NAN)
+    meets, upsize, delist = full(n, NAN), full(n, NAN), full(n, NAN)
     done = np.zeros(n, dtype=bool)
     with np.errstate(all="ignore"):
         for g in pack.groups:
@@ -224,7 +224,7 @@ def _lt(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
 
 
 def _highest(cond: Mapping[str, np.ndarray], n: int) -> np.ndarray:
-    out = np.full(n, None, dtype=object)
+    out = full(n, None, object)
     for t in TIER_ORDER:  # lowest first: later (higher) rungs overwrite
         if t in cond:
             out[cond[t] == 1] = t
@@ -261,11 +261,11 @@ def firm_columns(
 
     def closeness(t: str) -> np.ndarray:
         if t not in verdicts:
-            return np.full(n, -1)
+            return full(n, -1, int)
         return np.array([close.get(v, -1) if v is not None else -1 for v in verdicts[t]])
 
     bottom = np.where(closeness("tech_sme") > closeness("innovative"), "tech_sme", "innovative")
-    next_tier = np.full(n, None, dtype=object)
+    next_tier = full(n, None, object)
     for r, t in ((1, "specialized"), (2, "little_giant"), (3, "champion")):
         next_tier[rung == r] = t
     next_tier[rung == 0] = bottom[rung == 0]
@@ -281,7 +281,7 @@ def firm_columns(
         exp = cols[f"{t}_expires"]
         nat = np.isnat(exp)
         due = np.where(nat, NAN, ((exp >= start_d) & (exp <= horizon)).astype(float))
-        verdict = np.full(n, None, dtype=object)
+        verdict = full(n, None, object)
         chosen = np.zeros(n, dtype=bool)
         for start, col in sorted(options, reverse=True):
             hit = ~nat & (exp >= np.datetime64(start, "D")) & ~chosen

@@ -14,12 +14,13 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from tiering.pack_model import Pack
 
-__all__ = ["NAN", "Env", "Unsupported", "empty_columns"]
+__all__ = ["NAN", "Env", "Unsupported", "empty_columns", "full"]
 
 NAN = float("nan")
 
@@ -37,6 +38,18 @@ def _and(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _or(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     # Kleene: true wins, else null wins (the mirror of _and)
     return np.where(np.fmax(a, b) == 1, 1.0, np.maximum(a, b))
+
+
+def full(n: int, value: Any, dtype: Any = float) -> np.ndarray:
+    """``np.full(n, value, dtype)`` in half the time (``np.full`` is a Python wrapper: ~2 µs
+    against ~1 µs here; the small backend builds ~200 constant columns per what-if call).
+
+    >>> full(2, None, object).tolist(), full(2, 1.5).tolist()
+    ([None, None], [1.5, 1.5])
+    """
+    out = np.empty(n, dtype)
+    out.fill(value)
+    return out
 
 
 def _not(a: np.ndarray) -> np.ndarray:
@@ -69,7 +82,7 @@ def _finite(a: np.ndarray) -> np.ndarray:
 def empty_columns(n: int) -> tuple[np.ndarray, np.ndarray]:
     """All-null number and code columns of length n, read-only: shared by every criterion that
     has no value, threshold, gap or unit (a write into one would raise, not leak)."""
-    nans, nones = np.full(n, NAN), np.full(n, None, dtype=object)
+    nans, nones = full(n, NAN), full(n, None, object)
     nans.flags.writeable = nones.flags.writeable = False
     return nans, nones
 
@@ -106,7 +119,7 @@ class Env:
         self._memo: dict[str, np.ndarray] = {}
         self._consts: dict[float | str, np.ndarray] = {}
         #: the empty gap-text column, as a :data:`tiering.small.Text` (a fresh array per call)
-        self.no_text = functools.partial(np.full, n, None, dtype=object)
+        self.no_text = functools.partial(full, n, None, object)
         #: all-null number and code columns (read-only, shared like every constant)
         self.nans, self.nones = empty_columns(n)
 
@@ -116,7 +129,7 @@ class Env:
         got = self._consts.get(key)  # type: ignore[arg-type]
         if got is None:
             dtype = object if isinstance(v, str) else float
-            got = self._consts[key] = np.full(self.n, key, dtype=dtype)  # type: ignore[index]
+            got = self._consts[key] = full(self.n, key, dtype)  # type: ignore[index]
             got.flags.writeable = False  # a write into a shared constant would be a silent bug
         return got
 
