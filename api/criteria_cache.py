@@ -45,6 +45,7 @@ class MappedCriteria:
         self._starts = [0]
         for batch in self._table.column(0).chunks if self._columns else ():
             self._starts.append(self._starts[-1] + len(batch))
+        self._dictionaries: dict[tuple[int, ...], list[Any]] = {}  # dictionary → its values
         self._aligned = all(
             [len(c) for c in chunks] == [len(c) for c in self._chunks[0]] for chunks in self._chunks
         )
@@ -91,7 +92,28 @@ class MappedCriteria:
         i = bisect.bisect_right(self._starts, offset) - 1
         if self._aligned and count and offset + count <= self._starts[i + 1]:
             lo = offset - self._starts[i]  # within one record batch: slice that chunk only
-            lists = [chunks[i].slice(lo, count).to_pylist() for chunks in self._chunks]
+            lists = [self._values(j, i, lo, count) for j in range(len(self._chunks))]
         else:
             lists = [col.slice(offset, count).to_pylist() for col in self._columns]
         return dict(zip(self._names, lists, strict=True))
+
+    def _values(self, j: int, i: int, lo: int, count: int) -> list[Any]:
+        """Column ``j``'s values ``lo … lo+count-1`` of record batch ``i`` as Python objects.
+
+        Why the dictionary columns by hand: pyarrow's ``to_pylist`` on a dictionary-coded slice
+        converts the whole dictionary (every pack id, criterion id …) each time — measured ~0.7 ms
+        of a ~1.7 ms look-up on a batch run's file. The dictionary's Python values are built once
+        here and the slice's codes looked up in them.
+        """
+        chunk = self._chunks[j][i]
+        if not pa.types.is_dictionary(chunk.type):
+            return chunk.slice(lo, count).to_pylist()
+        # keyed by the dictionary's buffers: an Arrow IPC file's batches share one dictionary per
+        # column, so this holds one list per column however many batches look-ups touch
+        dictionary = chunk.dictionary
+        key = (j, *(b.address if b is not None else 0 for b in dictionary.buffers()))
+        values = self._dictionaries.get(key)
+        if values is None:
+            values = self._dictionaries[key] = dictionary.to_pylist()
+        codes = chunk.indices.slice(lo, count).to_pylist()
+        return [None if c is None else values[c] for c in codes]

@@ -34,3 +34,5 @@ def test_columns_and_slices_equal_the_file_across_record_batches(tmp_path: Path)
             assert mapped.slice(offset, count) == want[offset : offset + count]
     with pytest.raises(IndexError):
         mapped.columns(20, 4)
+    # the dictionary-coded column's values are held once, whichever batches were read
+    assert len(mapped._dictionaries) == 1
