@@ -1,12 +1,14 @@
 """API load benchmark: one uvicorn worker on 127.0.0.1, loopback load, printed numbers.
 
 Targets (issue #8): look-up >= 1,000 req/s with p99 <= 25 ms; what-if >= 300 req/s with p99 <= 50
-ms; memory flat over a soak. The bench builds a synthetic published run (``api.testing``) in a
-temporary home, creates one bureau and one station key, starts ``tiering serve`` as a child process
-bound to 127.0.0.1 only, drives it with an asyncio keep-alive HTTP/1.1 client (a few hundred lines
-of Python would cost more CPU than the server under test, so the client speaks raw HTTP over
-``asyncio`` streams; ``httpx`` is used for set-up and sanity checks), and stops the server. Every
-phase is bounded in request count and time.
+ms; memory flat over a soak. The bench publishes a run in a temporary home (deleted afterwards
+unless ``--keep``): by default ``api.testing``'s synthetic run (12 criteria a firm), with ``--run
+city`` a simulated city scored by the batch (~52 criteria a firm, the production shape). It creates
+one bureau and one station key, starts ``tiering serve`` as a child process bound to 127.0.0.1
+only, drives it with an asyncio keep-alive HTTP/1.1 client (a few hundred lines of Python would
+cost more CPU than the server under test, so the client speaks raw HTTP over ``asyncio`` streams;
+``httpx`` is used for set-up and sanity checks), and stops the server. Every phase is bounded in
+request count and time.
 
 Each endpoint is driven twice. *max*: a closed loop over ``--concurrency`` connections, each sending
 its next request when the last answer arrives — the most the worker serves, and what a request
@@ -23,6 +25,7 @@ would serve. ``/healthz`` is measured first as the HTTP stack's own ceiling (uvi
     python -m bench.bench_api                # quick: ~1 min
     python -m bench.bench_api --soak         # + 5-minute memory soak
     python -m bench.bench_api --soak-seconds 60 --firms 50000
+    python -m bench.bench_api --run city      # the production shape of a look-up
 """
 
 from __future__ import annotations
@@ -248,11 +251,20 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     soak_seconds = 300.0 if args.soak else args.soak_seconds
 
+    home = Path(tempfile.mkdtemp(prefix="tiering-bench-api-"))
+    try:
+        return _set_up_and_measure(args, home, soak_seconds)
+    finally:
+        if not args.keep:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _set_up_and_measure(args: argparse.Namespace, home: Path, soak_seconds: float) -> int:
+    """Publish the served run into ``home``, create the keys, then serve and measure."""
     from api.testing import build_run
     from tiering.settings import Settings
     from tiering.store import Store
 
-    home = Path(tempfile.mkdtemp(prefix="tiering-bench-api-"))
     env = {
         **os.environ,
         "TIERING_HOME": str(home),
@@ -284,11 +296,7 @@ def main(argv: list[str] | None = None) -> int:
         f"set-up: {args.run} run of {len(usccs):,} firms published in "
         f"{time.perf_counter() - t0:.1f} s ({home})"
     )
-    try:
-        return _serve_and_measure(args, home, env, bureau, station, usccs, soak_seconds)
-    finally:
-        if not args.keep:
-            shutil.rmtree(home, ignore_errors=True)
+    return _serve_and_measure(args, home, env, bureau, station, usccs, soak_seconds)
 
 
 def _city_run(home: Path, n_firms: int, store: Any) -> Path:
