@@ -9,8 +9,9 @@ so it runs what the batch runs — ``tiering.engine.assess`` on the assessment f
 Why micro-batches: the rule engine has a fixed cost per call (7–14 ms of CPU for the numpy
 backend's walk over every pack on this machine, against ~0.5 ms per extra row) that dwarfs one
 row; requests arriving within ``max_wait`` seconds (default 2 ms) are assessed together in one
-frame and each caller gets its own row back. Rows with the same USCC never share a batch. Under load this trades ≤ 2 ms of latency for several times
-the throughput; a lone request pays the 2 ms only.
+frame and each caller gets its own row back. Rows with the same USCC never share a batch. Under
+load this trades ≤ 2 ms of latency for several times the throughput; a lone request pays the 2 ms
+only.
 
 Why on the event loop and not in a worker thread: the small backend is pure-Python/numpy work on
 tiny arrays that holds the GIL, so a thread gives no parallelism — only GIL hand-offs between the

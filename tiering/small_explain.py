@@ -109,6 +109,7 @@ def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
     assert b is not None
     higher = b.direction == "higher"
     op = ">=" if higher else "<="
+    thresholds: list[np.ndarray] = []
     gaps: list[np.ndarray] = []
     for val, base in zip(vals, b.bases, strict=True):
         thr = full(n, NAN)
@@ -116,9 +117,8 @@ def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
             with np.errstate(invalid="ignore"):
                 below = (val < e - tol(e)) if higher else (val > e + tol(e))
             thr = np.where(np.isnan(thr) & below, float(e), thr)
+        thresholds.append(thr)
         gaps.append((thr - val) if higher else (val - thr))
-        if len(gaps) == 1:
-            first = thr
     gap = gaps[0]
 
     def text() -> np.ndarray:
@@ -128,7 +128,7 @@ def _band_gap(vals: list[np.ndarray], c: Criterion, n: int) -> tuple:
 
     unit = full(n, None, object)
     unit[~np.isnan(gap)] = b.bases[0].unit
-    return vals[0].copy(), first, gap, unit, text
+    return vals[0].copy(), thresholds[0], gap, unit, text
 
 
 def _case_gap(lo: np.ndarray, steps: list, n: int) -> tuple:
