@@ -2,14 +2,18 @@
 
 Why a repository over ``tiering.store.Store``: routes must not hold SQL; tests swap the whole
 thing through ``app.dependency_overrides`` (or point it at a temporary SQLite store); and the
-look-up path's cost is decided here — one primary-key read of ``firm_results`` and an O(1) slice
-of the run's memory-mapped ``criteria.arrow`` (``tiering.store.criteria_index``), with no extra
-"which run is latest" query (the API already holds the run it serves).
+look-up path's cost is decided here — one primary-key read of ``firm_results`` (the typed
+columns), one binary search in the run's memory-mapped ``details.arrow`` (the firm's ``detail``,
+:mod:`api.detail_cache`) and an O(1) slice of its memory-mapped ``criteria.arrow``
+(:mod:`api.criteria_cache`), with no extra "which run is latest" query (the API already holds
+the run it serves). Without the mapped files (no cache folder, a failed conversion) both are
+read from the run folder, slower.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,8 +24,10 @@ import polars as pl
 from sqlalchemy import select, text
 
 from api.criteria_cache import MappedCriteria
+from api.detail_cache import MappedDetails
 from api.views import describe_columns, describe_criteria
 from tiering.store import FirmRecord, Principal, RunInfo, Store, open_index
+from tiering.store.details import SCORES_FILE, folder_details
 from tiering.store.models import FirmResult
 from tiering.store.publish import FIRM_COLUMNS
 
@@ -52,15 +58,6 @@ class AuditRecord:
     firms: tuple[str, ...]
 
 
-class _Row:
-    """Adapter so ``FirmRecord.from_row`` accepts a plain DBAPI row."""
-
-    __slots__ = ("_mapping",)
-
-    def __init__(self, mapping: dict[str, Any]) -> None:
-        self._mapping = mapping
-
-
 class Repository:
     """Store access for the API (thread-safe: an engine, no shared session)."""
 
@@ -69,6 +66,7 @@ class Repository:
         self.cache_dir = cache_dir
         self._local = threading.local()
         self._mapped: tuple[str, MappedCriteria] | None = None
+        self._details: tuple[str, MappedDetails] | None = None
         style = store.engine.dialect.paramstyle
         marks = ("?", "?") if style == "qmark" else ("%(run_id)s", "%(uscc)s")
         self._firm_sql = (
@@ -127,7 +125,17 @@ class Repository:
             conn.rollback()  # end the read transaction (PostgreSQL)
         if row is None:
             return None
-        return FirmRecord.from_row(_Row(dict(zip(FIRM_COLUMNS, row, strict=True))))
+        m = dict(zip(FIRM_COLUMNS, row, strict=True))
+        if m["detail"] is None:  # kept in the run folder (runs published before: in the row)
+            m["detail"] = self._detail(run_id, uscc)
+        return FirmRecord.from_mapping(m)
+
+    def _detail(self, run_id: str, uscc: str) -> str | None:
+        """The firm's compact ``detail``: from the mapped file, else from the run folder."""
+        if self._details is not None and self._details[0] == run_id:
+            return self._details[1].get(uscc)
+        run = self.store.get_run(run_id)
+        return folder_details(run.run_dir if run else None, [uscc]).get(uscc)
 
     def prepare_criteria(self, run: RunInfo) -> None:
         """Map the run's criteria for O(1) slices (converting them once into the cache folder)."""
@@ -137,6 +145,32 @@ class Repository:
             return
         arrow = self.cache_dir / run.run_id / "criteria.arrow"
         self._mapped = (run.run_id, MappedCriteria.build(source, arrow))
+
+    def prepare_details(self, run: RunInfo) -> None:
+        """Map the run's per-firm ``detail`` (converting ``scores.parquet`` once into the cache
+        folder: ~12 s of CPU at a million firms, in the start-up or the run poller's thread)."""
+        source = Path(run.run_dir) / SCORES_FILE
+        if self.cache_dir is None or not source.is_file():
+            self._details = None
+            return
+        arrow = self.cache_dir / run.run_id / "details.arrow"
+        self._details = (run.run_id, MappedDetails.build(source, arrow))
+
+    def prune_cache(self, run_id: str) -> list[str]:
+        """Remove the cache folders of every run but ``run_id`` (what start-up or a new run left).
+
+        Why: each run's mapped files take ~1 KB (details) and ~0.5 KB (criteria) a firm, so a
+        city's runs would fill the disk one by one. A worker still serving the previous run
+        keeps reading its files after they are unlinked (a mapping holds the file, POSIX).
+        """
+        if self.cache_dir is None or not self.cache_dir.is_dir():
+            return []
+        removed = []
+        for folder in self.cache_dir.iterdir():
+            if folder.is_dir() and folder.name != run_id:
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        return sorted(removed)
 
     def criteria(self, run: RunInfo, firm: FirmRecord) -> list[dict[str, Any]]:
         """The firm's criterion rows: from the mapped cache, else from the run folder."""

@@ -162,14 +162,17 @@ class ApiState:
                 self.problems["run"] = "尚无已发布的批次"
             return  # a run being served is never dropped for "nothing published"
         if self.run is None or self.run.run_id != run.run_id:
-            try:
-                self.repo.prepare_criteria(run)
-            except Exception as exc:  # criteria stay readable from the run folder, slower
-                log.warning(
-                    "criteria_cache_failed", extra={"fields": {"exc_type": type(exc).__name__}}
-                )
+            for prepare, event in (
+                (self.repo.prepare_criteria, "criteria_cache_failed"),
+                (self.repo.prepare_details, "details_cache_failed"),
+            ):
+                try:
+                    prepare(run)
+                except Exception as exc:  # still readable from the run folder, slower
+                    log.warning(event, extra={"fields": {"exc_type": type(exc).__name__}})
             index = FirmIndex(run.run_id, run.as_of, self.repo.firm_index(run.run_id))
             # swap together, then drop the old run's bodies (their keys name the old run anyway)
             self.run, self.index = run, index
             self.responses.clear()
+            self.repo.prune_cache(run.run_id)
         self.problems.pop("run", None)

@@ -240,6 +240,12 @@ def test_a_newly_published_run_replaces_the_served_one(tmp_path):
     with TestClient(create_app(env.settings, run_poll_seconds=0)) as c:
         h = env.headers("bureau")
         assert c.get(f"/v1/firms/{uscc}", headers=h).json()["run"]["run_id"] == "run-test"
+        cache = env.settings.home / "api-cache"
+        assert sorted(p.name for p in cache.iterdir()) == ["run-test"]
+        assert {p.name for p in (cache / "run-test").iterdir()} == {
+            "criteria.arrow",
+            "details.arrow",
+        }
         run2 = build_run(
             tmp_path / "runs" / "run-2", n_firms=20, seed=7, as_of=dt.date(2025, 9, 30)
         )
@@ -248,3 +254,5 @@ def test_a_newly_published_run_replaces_the_served_one(tmp_path):
         body = c.get(f"/v1/firms/{uscc}", headers=h).json()
         assert body["run"] == {"run_id": "run-2", "as_of": "2025-09-30"}
         assert c.get("/v1/runs/latest", headers=h).json()["run_id"] == "run-2"
+        # the served run's mapped files only: the previous run's are removed
+        assert sorted(p.name for p in cache.iterdir()) == ["run-2"]

@@ -1,9 +1,10 @@
 """SQLAlchemy 2 models of the store: runs, per-firm results, quarantine summaries, principals, audit.
 
 Why these tables and not more: the API answers "where is this firm on the ladder, what does it
-lack, how likely is the next rung" from one row of ``firm_results`` (the JSON columns carry the
-per-pack verdicts, the gaps to the next tier in plain Chinese, probabilities and reasons), so a
-look-up is a primary-key read. The per-criterion rows (~60 per firm, ~60 M at 1 M firms) are *not*
+lack, how likely is the next rung" from one row of ``firm_results`` (its typed columns) and the
+firm's ``detail`` — per-pack verdicts, the gaps to the next tier in plain Chinese, figures,
+probabilities and reasons — which stays in the run folder's ``scores.parquet`` (see
+``FirmResult``), so a look-up is a primary-key read and a read of the mapped run files. The per-criterion rows (~60 per firm, ~60 M at 1 M firms) are *not*
 copied into SQL: they stay in the immutable run folder as ``criteria.parquet`` (sorted by uscc, in
 small row groups) and ``firm_results`` records each firm's ``criteria_offset`` and
 ``criteria_count`` into it, so ``criteria_for(uscc)`` decompresses one row group. That keeps publishing a
@@ -69,12 +70,20 @@ class Run(Base):
 
 
 class FirmResult(Base):
-    """One firm in one run: typed columns for what is filtered, listed and keyed on, and one
-    compact ``detail`` (a JSON array, fields in ``DETAIL_FIELDS`` order) for the rest.
+    """One firm in one run: typed columns for what is filtered, listed and keyed on; the rest is
+    one compact ``detail`` (a JSON array, fields in ``DETAIL_FIELDS`` order).
 
-    Why compact: publishing binds every column of ~1 M rows through the driver, and SQLite writes
-    every byte twice (WAL, then checkpoint); 17 columns and ~0.8 KB a firm publish ~3× faster
-    than 40 columns and ~2 KB (measured), and a look-up still reads one row by primary key.
+    Where ``detail`` lives: publishing leaves it null here and it stays in the run folder, whose
+    ``scores.parquet`` holds every detail field; ``publish.detail_rows`` rebuilds it from there
+    byte for byte (``Store.firm_result`` from the folder, the API from its mapped
+    ``details.arrow``). At ~1 KB of each ~1.2 KB row it was most of the cost of publishing a
+    million firms: binding, writing, logging and checkpointing its bytes (measured at 1 M firms
+    on SQLite: ~23 s of CPU with it, ~9 s without). Rows published before hold it and are read
+    as they are.
+
+    Why compact: a firm's detail fields are read together, one firm at a time; one JSON array is
+    cheaper to build, keep and expand than ~20 more columns (when it was still loaded here, 17
+    columns and ~0.8 KB a firm published ~3× faster than 40 columns and ~2 KB).
     ``FirmRecord.from_row`` expands ``detail`` back into named fields (``records.py``).
     ``detail`` carries 涉税信息 (``revenue_y1`` …): the API's response models decide which roles
     see them.
@@ -100,7 +109,7 @@ class FirmResult(Base):
     p_next_tier: Mapped[float | None] = mapped_column(Float)
     criteria_offset: Mapped[int | None] = mapped_column(Integer)
     criteria_count: Mapped[int | None] = mapped_column(Integer)
-    detail: Mapped[str | None] = mapped_column(Text)  # JSON array, DETAIL_FIELDS order
+    detail: Mapped[str | None] = mapped_column(Text)  # null: in the run folder (see above)
 
     __table_args__ = (
         Index("ix_firm_results_uscc", "uscc"),

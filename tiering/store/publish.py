@@ -6,6 +6,10 @@ the previous run serving. Why idempotent: a retry after a lost connection, or an
 publishing the same folder twice, must change nothing — the manifest's SHA-256 identifies the run;
 the same run id with a *different* manifest is refused (run folders are immutable).
 
+What is loaded: each firm's typed columns (what is filtered, listed and keyed on). Its ``detail``
+(verdicts, gaps, figures, probabilities, reasons) stays in the folder's ``scores.parquet``, as its
+criteria stay in ``criteria.parquet``; readers rebuild it from there (:func:`detail_rows`).
+
 Why driver-level bulk loads: SQLAlchemy's ORM would spend minutes on a million objects; the
 batch's budget is seconds. SQLite gets ``executemany`` over plain tuples in chunks, PostgreSQL a
 ``COPY … FROM STDIN`` stream of CSV written by polars.
@@ -36,11 +40,13 @@ __all__ = [
     "PublishResult",
     "StoreError",
     "compact_rows",
+    "detail_rows",
     "finish_staged",
     "firm_rows",
     "publish_run",
     "quarantine_rows",
     "stage_run",
+    "typed_rows",
 ]
 
 FIRM_COLUMNS: tuple[str, ...] = tuple(c.name for c in FirmResult.__table__.columns)
@@ -85,12 +91,18 @@ def _json_text(expr: pl.Expr) -> pl.Expr:
 
 
 def firm_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
-    """The ``firm_results`` rows of a run, from its ``scores.parquet`` frame.
+    """The logical ``firm_results`` rows of a run (every field of ``FIRM_FIELDS``), from its
+    ``scores.parquet`` frame.
 
     Columns the store has but the scores lack become null; ``p_*`` columns are folded into the
     ``probabilities`` JSON and ``*_learned`` columns into ``learned_flags`` unless the scores
     already carry those columns.
     """
+    return _fields(scores, run_id, FIRM_FIELDS)
+
+
+def _fields(scores: pl.DataFrame, run_id: str, names: Sequence[str]) -> pl.DataFrame:
+    """``firm_rows`` restricted to ``names`` (only their expressions are evaluated)."""
     exprs: list[pl.Expr] = []
     p_cols = [c for c in scores.columns if c.startswith("p_") and c != "p_next_tier"]
     learned = [c for c in scores.columns if c.endswith("_learned")]
@@ -101,7 +113,7 @@ def firm_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
         derived["learned_flags"] = pl.struct(
             [pl.col(c).alias(c.removesuffix("_learned")) for c in learned]
         )
-    for name in FIRM_FIELDS:
+    for name in names:
         dtype = _FIELD_TYPES[name]
         if name == "run_id":
             exprs.append(pl.lit(run_id, pl.String).alias(name))
@@ -164,12 +176,13 @@ def _compact_list(column: str, keys: tuple[str, ...], std: tuple[list[str], list
     return pl.concat_str(pl.lit("["), joined, pl.lit("]"))
 
 
-def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
-    """The physical ``firm_results`` rows (typed columns + ``detail``) of a run's scores.
+def detail_rows(scores: pl.DataFrame) -> pl.DataFrame:
+    """``uscc`` and the compact ``detail`` of each firm of a run's scores (see ``DETAIL_FIELDS``).
 
     Verdicts and gaps become arrays of arrays; gap texts that are the standard wording
     (“…：数据缺失”, “…：需人工核实”) are left out and rebuilt by ``FirmRecord.from_row``.
     Columns that already hold JSON text (a hand-made ``scores.parquet``) are embedded as is.
+    Row-wise: the rows of a slice of ``scores`` are that slice of the whole frame's rows.
     """
     from tiering.store.models import GAP_KEYS, VERDICT_KEYS
 
@@ -180,7 +193,7 @@ def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
         and isinstance(scores.schema[name].inner, pl.Struct)  # type: ignore[union-attr]
         and set(keys) <= {f.name for f in scores.schema[name].inner.fields}  # type: ignore[union-attr]
     }
-    work = firm_rows(scores.drop(list(lists)), run_id).with_columns(
+    work = _fields(scores.drop(list(lists)), "", ("uscc", *DETAIL_FIELDS)).with_columns(
         scores.select(pl.col(n).alias(f"_{n}") for n in lists)
     )
     pieces: list[pl.Expr] = []
@@ -194,7 +207,25 @@ def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
             piece = _json_text(pl.col(name))
         pieces.append(piece.fill_null("null"))
     detail = pl.concat_str(pl.lit("["), pl.concat_str(pieces, separator=","), pl.lit("]"))
-    return work.select(*_TYPED, detail.alias("detail"))
+    return work.select("uscc", detail.alias("detail"))
+
+
+def typed_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """What a run publishes into ``firm_results``: the typed columns, ``detail`` left null.
+
+    Why not ``detail``: it is ~1 KB of each ~1.2 KB row, and binding, writing, logging and
+    checkpointing those bytes was most of publishing a million firms (measured at 1 M firms on
+    SQLite: ~23 s of CPU with it, ~9 s without). The run folder's ``scores.parquet`` already
+    holds every detail field; readers rebuild ``detail`` from it with :func:`detail_rows`
+    (``Store.firm_result`` from the folder, the API from its memory-mapped cache).
+    """
+    return _fields(scores, run_id, _TYPED)
+
+
+def compact_rows(scores: pl.DataFrame, run_id: str) -> pl.DataFrame:
+    """The typed columns and the compact ``detail`` of a run's firms: the full ``firm_results``
+    row as readers rebuild it (the store itself keeps ``detail`` null, see :func:`typed_rows`)."""
+    return typed_rows(scores, run_id).with_columns(detail_rows(scores)["detail"])
 
 
 def quarantine_rows(quarantine: pl.DataFrame | None, run_id: str) -> list[dict[str, Any]]:
@@ -224,9 +255,7 @@ def _prefetched(frame: pl.DataFrame) -> Iterator[list[tuple[Any, ...]]]:
     Why: SQLite's ``executemany`` releases the GIL inside each ``sqlite3_step`` (record building,
     B-tree inserts), so turning the next chunk into tuples overlaps with writing this one.
     """
-    return _prefetched_calls(
-        [functools.partial(_sqlite_tuples, frame.slice(s, _CHUNK)) for s in _starts(frame)]
-    )
+    return _prefetched_calls([frame.slice(s, _CHUNK).rows for s in _starts(frame)])
 
 
 def _starts(frame: pl.DataFrame) -> range:
@@ -245,16 +274,6 @@ def _prefetched_calls(calls: Sequence[Callable[[], _T]]) -> Iterator[_T]:
             if i + 1 < len(calls):
                 pending = pool.submit(calls[i + 1])
             yield result
-
-
-def _sqlite_tuples(frame: pl.DataFrame) -> list[tuple[Any, ...]]:
-    """A chunk's rows as SQLite binds them; ``detail`` as UTF-8 bytes: Python then neither
-    decodes ~1 KB of mostly-Chinese JSON per firm into a str nor sqlite3 re-encodes it (~6 s of
-    35 at 1 M firms). SQLite keeps the same bytes (a BLOB in the TEXT column); ``expand_detail``
-    reads either."""
-    if "detail" in frame.columns:
-        frame = frame.with_columns(pl.col("detail").cast(pl.Binary))
-    return frame.rows()
 
 
 def _sqlite_insert(
@@ -340,7 +359,7 @@ def publish_run(
     Publishing the same folder again is a no-op (``changed=False``); a different folder claiming
     the same run id raises ``StoreError``. ``scores`` is the folder's ``scores.parquet`` frame
     when the caller still holds it (the batch that just wrote it), saving the re-read; ``rows``
-    its ``compact_rows`` when the caller already built them (checked against the run).
+    its ``typed_rows`` when the caller already built them (checked against the run).
     The folder's manifest decides everything else.
     """
     run_dir = Path(run_dir).resolve()
@@ -369,9 +388,9 @@ def publish_run(
         )
     )
     if rows is None:
-        rows = compact_rows(scores, run_id)
+        rows = typed_rows(scores, run_id)
     elif rows.height != scores.height or (rows["run_id"] != run_id).any():
-        raise ValueError(f"rows given for publishing are not the compact rows of run {run_id}")
+        raise ValueError(f"rows given for publishing are not the typed rows of run {run_id}")
     _bulk_insert_firms(conn, rows)
     qrows = quarantine_rows(quarantine, run_id)
     if qrows:
@@ -441,13 +460,13 @@ def stage_run(
         )
     )
     if conn.dialect.name != "sqlite":
-        _bulk_insert_firms(conn, compact_rows(scores, run_id))
+        _bulk_insert_firms(conn, typed_rows(scores, run_id))
         return True
 
     def chunk(start: int) -> list[tuple[Any, ...]]:
-        return _sqlite_tuples(compact_rows(scores.slice(start, _CHUNK), run_id))
+        return typed_rows(scores.slice(start, _CHUNK), run_id).rows()
 
-    columns = [*_TYPED, "detail"]  # compact_rows' columns
+    columns = list(_TYPED)  # typed_rows' columns
     calls = [functools.partial(chunk, start) for start in _starts(scores)]
     with _indexes_after_load(conn):
         _sqlite_insert(conn, columns, _prefetched_calls(calls))

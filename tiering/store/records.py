@@ -33,8 +33,8 @@ def utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def _loads(text: str | bytes | None) -> Any:
-    """JSON text as stored: ``str``, or UTF-8 ``bytes`` (SQLite's ``detail``, bound as bytes by
-    ``publish._load``)."""
+    """JSON text as stored: ``str``, or UTF-8 ``bytes`` (SQLite's ``detail`` in rows published
+    while the store held it)."""
     return None if text is None else json.loads(text)
 
 
@@ -98,7 +98,8 @@ def expand_detail(m: dict[str, Any]) -> dict[str, Any]:
 
     m = dict(m)
     raw = m.pop("detail", None)
-    # SQLite hands ``detail`` back as bytes (published as UTF-8 bytes), PostgreSQL as text
+    # text rebuilt from the run folder; a row published while the store held ``detail``: bytes
+    # on SQLite (it was bound as UTF-8 bytes), text on PostgreSQL
     if isinstance(raw, str | bytes | bytearray | memoryview):
         values = json.loads(bytes(raw) if isinstance(raw, memoryview) else raw)
     else:
@@ -207,7 +208,12 @@ class FirmRecord:
 
     @classmethod
     def from_row(cls, row: Any) -> FirmRecord:
-        m = dict(row._mapping)
+        return cls.from_mapping(row._mapping)
+
+    @classmethod
+    def from_mapping(cls, mapping: Any) -> FirmRecord:
+        """From a ``firm_results`` row as a mapping (``detail`` expanded) or a logical row."""
+        m = dict(mapping)
         if "detail" in m:
             m = expand_detail(m)
         else:  # a logical row (``firm_rows``): JSON text per field

@@ -28,6 +28,7 @@ from tiering.codes import WUHAN_DISTRICTS
 from tiering.settings import Settings, get_settings
 from tiering.store import migrate
 from tiering.store.criteria_index import describe, open_index
+from tiering.store.details import folder_details
 from tiering.store.engine import make_engine
 from tiering.store.models import ApiPrincipal, AuditLog, FirmResult, QuarantineSummary, Run
 from tiering.store.publish import PublishResult, StoreError, publish_run
@@ -91,7 +92,7 @@ class Store:
         """Publish a complete run folder in one transaction; publishing it again changes nothing.
 
         ``scores``: the folder's ``scores.parquet`` frame, when the caller still holds it;
-        ``rows``: its ``publish.compact_rows``, when already built.
+        ``rows``: its ``publish.typed_rows``, when already built.
         """
         with self.engine.begin() as conn:
             return publish_run(conn, run_dir, scores, rows)
@@ -155,7 +156,22 @@ class Store:
         stmt = select(FirmResult).where(FirmResult.run_id == run_id, FirmResult.uscc == uscc)
         with self.engine.connect() as conn:
             row = conn.execute(stmt).first()
-        return None if row is None else FirmRecord.from_row(row)
+            records = self._records(conn, run_id, [] if row is None else [row])
+        return records[0] if records else None
+
+    @staticmethod
+    def _records(conn: Any, run_id: str, rows: Sequence[Any]) -> list[FirmRecord]:
+        """``FirmRecord``s of ``firm_results`` rows of one run, ``detail`` rebuilt from the run
+        folder where the row does not hold it (``tiering.store.details``)."""
+        maps = [dict(r._mapping) for r in rows]
+        missing = [m["uscc"] for m in maps if m.get("detail") is None]
+        if missing:
+            run_dir = conn.execute(select(Run.run_dir).where(Run.run_id == run_id)).scalar()
+            found = folder_details(run_dir, missing)
+            for m in maps:
+                if m.get("detail") is None:
+                    m["detail"] = found.get(m["uscc"])
+        return [FirmRecord.from_mapping(m) for m in maps]
 
     def search_firms(
         self,
@@ -204,8 +220,8 @@ class Store:
                 .order_by(FirmResult.uscc)
                 .limit(page_size)
                 .offset((page - 1) * page_size)
-            )
-            items = [FirmRecord.from_row(r) for r in rows]
+            ).all()
+            items = self._records(conn, run_id, rows)
         return FirmPage(items, int(total), page, page_size)
 
     def criteria_for(self, uscc: str, run: str | None = None) -> list[dict[str, Any]] | None:

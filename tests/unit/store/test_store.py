@@ -227,9 +227,11 @@ def test_migration_0002_carries_old_rows_into_detail(tmp_path: Path) -> None:
     assert rec.reasons == ["研发投入强度高"] and rec.probabilities == {"specialized": 0.25}
 
 
-def test_published_detail_reads_back_identically(store: Store, tmp_path: Path) -> None:
-    """``detail`` is bound as UTF-8 bytes on SQLite (a BLOB there, text on PostgreSQL): the stored
-    bytes are exactly the compact JSON, and every firm reads back as the record its text gives."""
+def test_published_detail_is_read_from_the_folder(store: Store, tmp_path: Path) -> None:
+    """The store keeps each firm's typed columns and leaves ``detail`` null; every firm reads back
+    as the record its full row (``compact_rows``) gives, ``detail`` rebuilt from the folder's
+    ``scores.parquet`` — for one firm and for a page of them."""
+    import shutil
     from types import SimpleNamespace
 
     import polars as pl
@@ -243,14 +245,42 @@ def test_published_detail_reads_back_identically(store: Store, tmp_path: Path) -
     store.publish_run(run_dir, scores=scores)
     with store.engine.connect() as conn:
         stored = dict(conn.execute(select(FirmResult.uscc, FirmResult.detail)).all())
-    expected = dict(compact_rows(scores, "r1").select("uscc", "detail").iter_rows())
-    as_text = {u: d.decode() if isinstance(d, bytes) else d for u, d in stored.items()}
-    assert as_text == expected
-    if store.engine.dialect.name == "sqlite":
-        assert all(isinstance(d, bytes) for d in stored.values())
-    for row in compact_rows(scores, "r1").iter_rows(named=True):  # ``detail`` as text
-        want = FirmRecord.from_row(SimpleNamespace(_mapping=row))
-        assert store.firm_result(row["uscc"]) == want
+    assert stored == dict.fromkeys(ids)
+    want = {
+        row["uscc"]: FirmRecord.from_row(SimpleNamespace(_mapping=row))
+        for row in compact_rows(scores, "r1").iter_rows(named=True)
+    }
+    assert any(w.verdicts or w.reasons or w.probabilities for w in want.values())
+    for u in ids:
+        assert store.firm_result(u) == want[u]
+    assert {r.uscc: r for r in store.search_firms(page_size=10).items} == want
+    # the folder gone: the typed columns still answer, the detail fields read as missing
+    shutil.rmtree(run_dir)
+    rec = store.firm_result(ids[0])
+    assert rec is not None and rec.held_tier == want[ids[0]].held_tier
+    assert rec.verdicts is None and rec.reasons is None and rec.revenue_y1 is None
+
+
+def test_a_row_that_holds_its_detail_is_read_as_it_is(store: Store, tmp_path: Path) -> None:
+    """Runs published while the store held ``detail`` keep reading from their rows (text on
+    PostgreSQL, UTF-8 bytes on SQLite), whatever their folder says now."""
+    import polars as pl
+    from sqlalchemy import update
+
+    from tiering.store.publish import compact_rows
+
+    ids = usccs(2)
+    run_dir = make_run_dir(tmp_path / "runs", "r1", ids)
+    store.publish_run(run_dir)
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    detail = dict(compact_rows(scores, "r1").select("uscc", "detail").iter_rows())
+    before = store.firm_result(ids[0])
+    raw = detail[ids[0]].encode() if store.engine.dialect.name == "sqlite" else detail[ids[0]]
+    with store.engine.begin() as conn:
+        conn.execute(update(FirmResult).where(FirmResult.uscc == ids[0]).values(detail=raw))
+    (run_dir / "scores.parquet").unlink()
+    assert store.firm_result(ids[0]) == before
+    assert store.firm_result(ids[1]).verdicts is None  # type: ignore[union-attr]
 
 
 def test_expand_detail_reads_text_and_bytes_alike() -> None:
@@ -271,14 +301,14 @@ def test_prebuilt_rows_must_be_the_run_s(store: Store, tmp_path: Path) -> None:
     would; rows of another run are refused and nothing is published."""
     import polars as pl
 
-    from tiering.store.publish import compact_rows
+    from tiering.store.publish import typed_rows
 
     run_dir = make_run_dir(tmp_path / "runs", "r1", usccs(3))
     scores = pl.read_parquet(run_dir / "scores.parquet")
     with pytest.raises(ValueError, match="r1"):
-        store.publish_run(run_dir, scores=scores, rows=compact_rows(scores, "other"))
+        store.publish_run(run_dir, scores=scores, rows=typed_rows(scores, "other"))
     assert table_counts(store) == (0, 0, 0)
-    store.publish_run(run_dir, scores=scores, rows=compact_rows(scores, "r1"))
+    store.publish_run(run_dir, scores=scores, rows=typed_rows(scores, "r1"))
     assert table_counts(store) == (1, 3, 2)
 
 
