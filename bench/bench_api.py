@@ -22,7 +22,7 @@ Each phase also prints the server's CPU time per request (all its threads): on a
 the wall-clock rate mostly measures the neighbours, while CPU per request says what one free core
 would serve. ``/healthz`` is measured first as the HTTP stack's own ceiling (uvicorn + FastAPI).
 
-The client freezes its own heap (``gc.freeze``) before the phases: this process imported the
+The client runs on uvloop and freezes its own heap (``gc.freeze``) before the phases: this process imported the
 whole package and, with ``--run city``, scored a city, so a full collection of its heap paused
 the client ~100 ms at a time, and those pauses were counted as the server's latency (the p99 of
 the look-up at 1,000 req/s went from 65–120 ms to ~5 ms with the same server).
@@ -86,6 +86,18 @@ class _Conn:
 
     def close(self) -> None:
         self.writer.close()
+
+
+def _run(coro: Any) -> Any:
+    """Run one phase of the load generator on uvloop (the server's own loop, installed with
+    uvicorn): the instrument costs a third less CPU per request than on asyncio's own loop
+    (25–28 against 38–43 µs for ``/healthz``, measured) and adds less scheduling delay of its
+    own to the latencies it reports (the city look-up's p50 at 1,000 req/s: 1.1 against 1.3–1.6
+    ms, same server)."""
+    import uvloop
+
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
 
 
 def _get(path: str, key: str) -> bytes:
@@ -375,16 +387,14 @@ def _serve_and_measure(
         keys = (bureau, station)
 
         # warm-up (imports, caches, first what-if compiles the packs)
-        asyncio.run(_load(port, [_get(f"/v1/firms/{u}", bureau) for u in usccs[:200]], 8, 30))
-        asyncio.run(_load(port, [_post("/v1/assess", bureau, _whatif_body(usccs[0], rng))], 1, 60))
+        _run(_load(port, [_get(f"/v1/firms/{u}", bureau) for u in usccs[:200]], 8, 30))
+        _run(_load(port, [_post("/v1/assess", bureau, _whatif_body(usccs[0], rng))], 1, 60))
 
         # the HTTP stack's own ceiling (uvicorn + FastAPI, no auth, tiny body): context for the rest
         if args.only is None:
             base_reqs = [_get("/healthz", bureau) for _ in range(min(args.lookups, 5000))]
             cpu0 = _cpu_seconds(server.pid)
-            elapsed, lat, st = asyncio.run(
-                _load(port, base_reqs, args.concurrency, args.time_limit)
-            )
+            elapsed, lat, st = _run(_load(port, base_reqs, args.concurrency, args.time_limit))
             _report("healthz", elapsed, lat, st, 0, float("inf"), _cpu_seconds(server.pid) - cpu0)
 
         def lookup(i: int) -> bytes:
@@ -403,11 +413,11 @@ def _serve_and_measure(
                 continue
             reqs = [make(i) for i in range(n)]
             cpu0 = _cpu_seconds(server.pid)
-            elapsed, lat, st = asyncio.run(_load(port, reqs, args.concurrency, args.time_limit))
+            elapsed, lat, st = _run(_load(port, reqs, args.concurrency, args.time_limit))
             cpu = _cpu_seconds(server.pid) - cpu0
             _report(f"{name} max", elapsed, lat, st, rate, float("inf"), cpu)
             reqs = [make(i) for i in range(int(rate * args.rate_seconds))]
-            elapsed, lat, st = asyncio.run(_open_loop(port, reqs, rate, args.connections))
+            elapsed, lat, st = _run(_open_loop(port, reqs, rate, args.connections))
             # the verdict is against the target rate; another --*-rate measures, it does not pass
             target = 1000.0 if name == "look-up" else 300.0
             ok &= _report(f"{name} @{rate:.0f}/s", elapsed, lat, st, 0.97 * target, p99)
@@ -420,7 +430,7 @@ def _serve_and_measure(
         n = 0
         while time.perf_counter() < end:
             batch = [_get(f"/v1/firms/{rng.choice(usccs)}", keys[i % 2]) for i in range(2000)]
-            _, lat, _ = asyncio.run(
+            _, lat, _ = _run(
                 _load(port, batch, args.concurrency, max(1.0, end - time.perf_counter()))
             )
             n += len(lat)
