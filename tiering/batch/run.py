@@ -77,13 +77,14 @@ def _collect(frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     return frame.collect() if isinstance(frame, pl.LazyFrame) else frame
 
 
-def _in_background(load: Callable[[], Any]) -> Future[Any]:
+def _in_background(load: Callable[[], Any], name: str = "load-models") -> Future[Any]:
     """Run ``load`` in its own thread; ``result()`` waits for it and re-raises what it raised.
 
-    Why a thread: loading the champions is mostly imports and deserialising (Python, ~3.5 s)
-    while reading and validating are polars work that releases the GIL, so the two overlap.
+    Why threads: loading the champions is mostly imports and deserialising (Python, ~3.5 s) and
+    hashing the inputs is hashlib, which releases the GIL, while reading and validating are
+    polars work that releases it too, so they overlap.
     """
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tiering-load-models")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"tiering-{name}")
     try:
         return pool.submit(load)
     finally:
@@ -133,36 +134,42 @@ def run_batch(
     # for them and re-raises any error of the load there, as when it loaded them itself
     loading = _in_background(stages.load_models) if use_models else None
 
-    hashes = {name: file_sha256(path) for name, path in sorted(files.items())}
-    fingerprint = hashlib.sha256(
-        json.dumps(
-            {
-                "as_of": as_of.isoformat(),
-                "inputs": hashes,
-                "reader": [money_unit, industry_codes],
-            },
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()
-    run_id = make_run_id(as_of, fingerprint, created)
-    suffix = 1
-    while (runs_dir / run_id).exists():  # same inputs rerun within the same second
-        suffix += 1
-        run_id = f"{make_run_id(as_of, fingerprint, created)}-{suffix}"
-    m = Manifest(run_id, as_of, created)
-    m.tool = {
-        "package": "wuhan-tiering",
-        "version": _version(),
-        "inputs_fingerprint": fingerprint,
-        "reader": {"money_unit": money_unit, "industry_codes": industry_codes},
-        "gx": gx,
-    }
+    # The inputs are hashed once — their SHA-256s name the run and go to the manifest — in a
+    # thread while they are read: hashlib releases the GIL, and reading is polars work.
+    hashing = _in_background(
+        lambda: {name: file_sha256(path) for name, path in sorted(files.items())}, "hash-inputs"
+    )
+    m = Manifest("", as_of, created)  # named below, once the inputs are hashed
 
     with StageProgress(list(STAGES), say, enabled=progress) as bar:
         with bar.step("读取输入"), m.stage("read"):
             tables = stages.read(files, money_unit=money_unit, industry_codes=industry_codes)
+            hashes = hashing.result()
             for name, path in files.items():
-                m.add_input(name, path, tables[name].height)
+                m.add_input(name, path, tables[name].height, sha256=hashes[name])
+        fingerprint = hashlib.sha256(
+            json.dumps(
+                {
+                    "as_of": as_of.isoformat(),
+                    "inputs": hashes,
+                    "reader": [money_unit, industry_codes],
+                },
+                sort_keys=True,
+            ).encode()
+        ).hexdigest()
+        run_id = make_run_id(as_of, fingerprint, created)
+        suffix = 1
+        while (runs_dir / run_id).exists():  # same inputs rerun within the same second
+            suffix += 1
+            run_id = f"{make_run_id(as_of, fingerprint, created)}-{suffix}"
+        m.run_id = run_id
+        m.tool = {
+            "package": "wuhan-tiering",
+            "version": _version(),
+            "inputs_fingerprint": fingerprint,
+            "reader": {"money_unit": money_unit, "industry_codes": industry_codes},
+            "gx": gx,
+        }
         with bar.step("数据校验"), m.stage("validate"):
             result = stages.validate(tables, as_of, gx, _previous_profile(runs_dir))
             if result.fatal:
