@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import bisect
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -94,35 +95,31 @@ class MappedDetails:
         return self._chunks[c][i - self._starts[c]].as_py()
 
 
-def _sorted_batches(source: pq.ParquetFile):
+def _sorted_batches(source: pq.ParquetFile) -> Iterator[pa.Table]:
     """``(uscc, detail)`` tables in uscc order, ``_BATCH_ROWS`` firms at a time.
 
-    The batch writes ``scores.parquet`` sorted by uscc, so it streams; a folder that is not
-    sorted (made by hand) is read whole and sorted.
+    The batch writes ``scores.parquet`` sorted by uscc, so it streams (its USCCs are read first
+    to check that); a folder that is not sorted (made by hand) is read whole and sorted.
     """
     columns = [  # what ``detail_rows`` reads (probabilities and flags may come as p_* / *_learned)
         c
         for c in source.schema_arrow.names
         if c == "uscc" or c in DETAIL_FIELDS or c.startswith("p_") or c.endswith("_learned")
     ]
-    last: str | None = None
-    done: list[pa.Table] = []
-    for batch in source.iter_batches(batch_size=_BATCH_ROWS, columns=columns):
-        frame = pl.from_arrow(pa.Table.from_batches([batch]))
-        assert isinstance(frame, pl.DataFrame)
-        rows = detail_rows(frame)
-        usccs = rows["uscc"]
-        if not usccs.is_sorted() or usccs.null_count() or (last is not None and usccs[0] <= last):
-            whole = pl.from_arrow(source.read(columns=columns))
-            assert isinstance(whole, pl.DataFrame)
-            rows = detail_rows(whole.filter(pl.col("uscc").is_not_null()).sort("uscc"))
-            yield rows.to_arrow().cast(_SCHEMA)
-            return
-        last = usccs[-1]
-        done.append(rows.to_arrow().cast(_SCHEMA))
-        if len(done) > 1:  # one batch behind: nothing is written before the order is known
-            yield done.pop(0)
-    yield from done
+    usccs = pl.Series(source.read(columns=["uscc"]).column("uscc"))
+    if usccs.null_count() == 0 and usccs.is_sorted():
+        for batch in source.iter_batches(batch_size=_BATCH_ROWS, columns=columns):
+            frame = pl.from_arrow(pa.Table.from_batches([batch]))
+            assert isinstance(frame, pl.DataFrame)
+            yield detail_rows(frame).to_arrow().cast(_SCHEMA)
+        return
+    whole = pl.from_arrow(source.read(columns=columns))
+    assert isinstance(whole, pl.DataFrame)
+    yield (
+        detail_rows(whole.filter(pl.col("uscc").is_not_null()).sort("uscc"))
+        .to_arrow()
+        .cast(_SCHEMA)
+    )
 
 
 def _search_keys(column: pa.ChunkedArray) -> np.ndarray | list[str]:

@@ -42,13 +42,18 @@ def test_every_firm_reads_its_detail_across_batches(
     )
 
 
-def test_a_folder_out_of_order_or_with_odd_codes_is_sorted(tmp_path: Path) -> None:
-    """A hand-made ``scores.parquet`` need not be sorted, nor its codes 18 characters long."""
-    usccs = ["Z9", "A1", "M55", "B", "C2"]
+@pytest.mark.parametrize("usccs", [["Z9", "A1", "M55", "B", "C2"], ["A1", "B", "C2", "Z9", "M55"]])
+def test_a_folder_out_of_order_or_with_odd_codes_is_sorted(
+    usccs: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hand-made ``scores.parquet`` need not be sorted — out of order from the first batch or
+    only in a later one — nor its codes 18 characters long; every firm is mapped once."""
+    monkeypatch.setattr(detail_cache, "_BATCH_ROWS", 2)
     frame = pl.DataFrame({"uscc": usccs, "reasons": [f'["{u}"]' for u in usccs]})
     frame.write_parquet(tmp_path / "scores.parquet", row_group_size=2)
     mapped = MappedDetails.build(tmp_path / "scores.parquet", tmp_path / "d.arrow")
     assert isinstance(mapped._keys, list) and mapped._keys == sorted(usccs)
+    assert mapped.num_rows == len(usccs)
     want = dict(detail_rows(frame).iter_rows())
     assert {u: mapped.get(u) for u in usccs} == want and mapped.get("A") is None
 
