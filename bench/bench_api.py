@@ -22,10 +22,11 @@ Each phase also prints the server's CPU time per request (all its threads): on a
 the wall-clock rate mostly measures the neighbours, while CPU per request says what one free core
 would serve. ``/healthz`` is measured first as the HTTP stack's own ceiling (uvicorn + FastAPI).
 
-The client runs on uvloop and freezes its own heap (``gc.freeze``) before the phases: this process imported the
-whole package and, with ``--run city``, scored a city, so a full collection of its heap paused
-the client ~100 ms at a time, and those pauses were counted as the server's latency (the p99 of
-the look-up at 1,000 req/s went from 65–120 ms to ~5 ms with the same server).
+The client runs on uvloop (see ``_run``) and freezes its own heap (``gc.freeze``) before the
+phases: this process imported the whole package and, with ``--run city``, scored a city, so a full
+collection of its heap paused the client ~100 ms at a time, and those pauses were counted as the
+server's latency (the p99 of the look-up at 1,000 req/s went from 65–120 ms to ~5 ms with the
+same server).
 
     python -m bench.bench_api                # quick: ~1 min
     python -m bench.bench_api --soak         # + 5-minute memory soak
@@ -94,8 +95,10 @@ def _run(coro: Any) -> Any:
     (25–28 against 38–43 µs for ``/healthz``, measured) and adds less scheduling delay of its
     own to the latencies it reports (the city look-up's p50 at 1,000 req/s: 1.1 against 1.3–1.6
     ms, same server)."""
-    import uvloop
-
+    try:
+        import uvloop
+    except ImportError:  # not installed on Windows (pyproject): asyncio's loop measures too
+        return asyncio.run(coro)
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         return runner.run(coro)
 
