@@ -20,13 +20,14 @@ the file in and out; nothing is copied onto the heap), and the run folder stays 
 from __future__ import annotations
 
 import bisect
-import os
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+
+from api.arrow_file import write_atomically
 
 __all__ = ["MappedCriteria"]
 
@@ -63,15 +64,8 @@ class MappedCriteria:
             mapped = cls(arrow_path)
             if mapped.num_rows == source.metadata.num_rows:
                 return mapped
-        arrow_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = arrow_path.with_name(f".{arrow_path.name}.{os.getpid()}.tmp")
-        try:
-            with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, source.schema_arrow) as w:
-                for i in range(source.metadata.num_row_groups):
-                    w.write_table(source.read_row_group(i))
-            os.replace(tmp, arrow_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        groups = (source.read_row_group(i) for i in range(source.metadata.num_row_groups))
+        write_atomically(arrow_path, source.schema_arrow, groups)
         return cls(arrow_path)
 
     def slice(self, offset: int, count: int) -> list[dict[str, Any]]:

@@ -21,7 +21,6 @@ mapped USCCs and one value read: microseconds, nothing copied onto the heap.
 from __future__ import annotations
 
 import bisect
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 
+from api.arrow_file import write_atomically
 from tiering.store.models import DETAIL_FIELDS
 from tiering.store.publish import detail_rows
 
@@ -68,15 +68,7 @@ class MappedDetails:
                 mapped = None  # a file this build cannot read is rebuilt
             if mapped is not None and mapped.num_rows == source.metadata.num_rows:
                 return mapped
-        arrow_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = arrow_path.with_name(f".{arrow_path.name}.{os.getpid()}.tmp")
-        try:
-            with pa.OSFile(str(tmp), "wb") as sink, ipc.new_file(sink, _SCHEMA) as writer:
-                for table in _sorted_batches(source):
-                    writer.write_table(table)
-            os.replace(tmp, arrow_path)
-        finally:
-            tmp.unlink(missing_ok=True)
+        write_atomically(arrow_path, _SCHEMA, _sorted_batches(source))
         return cls(arrow_path)
 
     def get(self, uscc: str) -> str | None:

@@ -156,7 +156,7 @@ class Repository:
         arrow = self.cache_dir / run.run_id / "details.arrow"
         self._details = (run.run_id, MappedDetails.build(source, arrow))
 
-    def prune_cache(self, run_id: str) -> list[str]:
+    def prune_cache(self, run_id: str) -> None:
         """Remove the cache folders of every run but ``run_id`` (what start-up or a new run left).
 
         Why: each run's mapped files take ~1 KB (details) and ~0.5 KB (criteria) a firm, so a
@@ -164,13 +164,10 @@ class Repository:
         keeps reading its files after they are unlinked (a mapping holds the file, POSIX).
         """
         if self.cache_dir is None or not self.cache_dir.is_dir():
-            return []
-        removed = []
+            return
         for folder in self.cache_dir.iterdir():
             if folder.is_dir() and folder.name != run_id:
                 shutil.rmtree(folder, ignore_errors=True)
-                removed.append(folder.name)
-        return sorted(removed)
 
     def criteria(self, run: RunInfo, firm: FirmRecord) -> list[dict[str, Any]]:
         """The firm's criterion rows: from the mapped cache, else from the run folder."""

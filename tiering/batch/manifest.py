@@ -80,13 +80,13 @@ class Manifest:
             "peak_rss_mb": peak_rss_mb(),
         }
 
-    def add_input(self, table: str, path: Path, rows: int, sha256: str | None = None) -> None:
-        """Record an input file: name, size, SHA-256 (``sha256`` when the caller hashed it
-        already: at a million firms the inputs are ~0.5 GB) and rows read."""
+    def add_input(self, table: str, path: Path, rows: int, sha256: str) -> None:
+        """Record an input file: name, size, SHA-256 (the caller's: it hashed the file to name
+        the run, and at a million firms the inputs are ~0.5 GB) and rows read."""
         self.inputs[table] = {
             "file": path.name,
             "bytes": path.stat().st_size,
-            "sha256": sha256 or file_sha256(path),
+            "sha256": sha256,
             "rows": rows,
         }
 

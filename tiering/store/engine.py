@@ -21,10 +21,11 @@ __all__ = ["make_engine"]
 SQLITE_PAGE_SIZE = 65536
 """Page size of a *new* SQLite store (an existing file keeps its own; WAL mode cannot change it).
 
-Why the largest: a run publishes ~1 M rows of ~1.3 KB; with 4 KB pages SQLite fits three rows a
-page and spends its time splitting and balancing B-tree pages. Measured loading 837 k firm rows
-with the store's indexes and committing (WAL checkpoint included): 4 KB 28.9 s, 16 KB 23.4 s,
-64 KB 21.2 s, and a 13 % smaller file. The price is paid by small transactions, which write whole
+Why the largest: a run published ~1 M rows of ~1.3 KB when the store still held each firm's
+``detail``; with 4 KB pages SQLite fit three rows a page and spent its time splitting and
+balancing B-tree pages. Measured then, loading 837 k firm rows with the store's indexes and
+committing (WAL checkpoint included): 4 KB 28.9 s, 16 KB 23.4 s, 64 KB 21.2 s, and a 13 % smaller
+file. The typed rows published now are ~0.2 KB; the page size was not measured again for them. The price is paid by small transactions, which write whole
 pages to the WAL: a 100-record audit batch costs 0.84 ms of CPU instead of 0.73 ms, and the WAL
 grows to ~64 MB (SQLite's 1000 pages) between automatic checkpoints instead of ~4 MB. A look-up by
 primary key reads one 64 KB leaf instead of a 4 KB one; `bench_api` showed no difference."""
